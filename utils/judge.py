@@ -1,0 +1,125 @@
+"""The digit judge: a small classifier that scores generated 8x8 digits.
+
+Built and explained in chapter 1. Later chapters use it two ways: to read which digit a
+generated image shows (is it the digit we asked for?), and through its penultimate
+layer, whose 64 features define FD-digits, the Frechet distance between the features
+of two sets of digits (the digits' analogue of FID).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import Digits, load_digits
+from .device import seed as seed_everything
+from .metrics import frechet_distance
+from .train import batch_sampler, train
+
+CACHE = Path(__file__).resolve().parent.parent / "data" / "cache" / "judge.pt"
+STEPS, BATCH, LR = 1500, 64, 2e-3
+
+
+class DigitJudge(nn.Module):
+    """Two 3x3 convolutions, a 2x2 max-pool, 64 features, then 10 class scores."""
+
+    def __init__(self, width: int = 32, features: int = 64, dropout: float = 0.3):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, width, 3, padding=1)  # (B, 1, 8, 8) -> (B, W, 8, 8)
+        self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1)  # -> (B, 2W, 8, 8)
+        self.hidden = nn.Linear(2 * width * 16, features)  # after pooling: (B, 2W, 4, 4)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(features, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer, (B, 64): what FD-digits compares."""
+        check_digit_images(x, "x")
+        h = F.relu(self.conv1(x))
+        h = F.max_pool2d(F.relu(self.conv2(h)), 2)
+        return F.relu(self.hidden(h.flatten(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(self.features(x)))  # (B, 10) logits
+
+
+def check_digit_images(x, name: str = "images") -> None:
+    """Raise a clear error unless ``x`` is a float tensor of 8x8 digits (N, 1, 8, 8)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (N, 1, 8, 8), got {type(x).__name__}")
+    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 8, 8):
+        raise ValueError(f"{name} must have shape (N, 1, 8, 8) with values in [0, 1], got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be floating point with values in [0, 1], got {x.dtype}")
+
+
+def shift_digits(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Move each digit by up to one pixel in each direction (a cheap augmentation)."""
+    padded = F.pad(x, (1, 1, 1, 1))
+    dx, dy = torch.randint(0, 3, (2, len(x)), generator=generator)
+    rows = (torch.arange(8) + dy[:, None])[:, None, :, None].expand(-1, 1, 8, 10)
+    shifted = padded.gather(2, rows)
+    cols = (torch.arange(8) + dx[:, None])[:, None, None, :].expand(-1, 1, 8, 8)
+    return shifted.gather(3, cols)
+
+
+def judge_loss(model: DigitJudge, batch) -> torch.Tensor:
+    """Cross-entropy of the judge on a batch ``(images, labels, seeds)``, images shifted."""
+    images, labels, step_seed = batch
+    generator = torch.Generator().manual_seed(int(step_seed))
+    return F.cross_entropy(model(shift_digits(images, generator)), labels)
+
+
+def train_judge(digits: Digits | None = None, seed: int = 0, steps: int = STEPS,
+                progress: bool = True) -> DigitJudge:
+    """Train the judge on the training digits (seeded, about ten seconds on a CPU)."""
+    digits = digits if digits is not None else load_digits()
+    seed_everything(seed)
+    model = DigitJudge()
+    sample = batch_sampler(digits.x_train, digits.y_train, batch_size=BATCH, seed=seed)
+
+    def get_batch(step):
+        return (*sample(step), seed * 100_003 + step)
+
+    def evaluate(m):
+        return {"test_accuracy": accuracy(m, digits.x_test, digits.y_test)}
+
+    history = train(model, judge_loss, get_batch, steps=steps, lr=LR, warmup=100, weight_decay=1e-4,
+                    evaluate=evaluate, eval_every=steps // 5, progress=progress)
+    model.history = history
+    return model.eval()
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of ``images`` that ``model`` classifies as ``labels``."""
+    check_digit_images(images)
+    with torch.no_grad():
+        return (model(images).argmax(1) == labels).float().mean().item()
+
+
+def save_judge(model: DigitJudge, path: Path = CACHE) -> None:
+    """Keep the judge so later chapters score with the very same weights."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+
+
+def load_judge(path: Path = CACHE) -> DigitJudge:
+    """The judge chapter 1 trained, or, if it has not been saved here, the same training rerun."""
+    model = DigitJudge()
+    if Path(path).exists():
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    else:
+        model = train_judge(progress=False)
+        save_judge(model, path)
+    return model.eval()
+
+
+def fd_digits(images_a: torch.Tensor, images_b: torch.Tensor, judge: DigitJudge | None = None) -> float:
+    """FD-digits: the Frechet distance between the judge's features of two sets of digits."""
+    check_digit_images(images_a, "images_a")
+    check_digit_images(images_b, "images_b")
+    judge = judge if judge is not None else load_judge()
+    with torch.no_grad():
+        return frechet_distance(judge.features(images_a.cpu().float()), judge.features(images_b.cpu().float()))

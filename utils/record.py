@@ -1,0 +1,58 @@
+"""One call that a chapter makes to record its numbers for the results page.
+
+``record("01_discriminative_vs_generative", {"lr_accuracy": 0.96, ...})`` writes
+``_build/records/01_discriminative_vs_generative.json`` in the repository::
+
+    {"chapter": ..., "profile": ..., "device": ..., "seconds": ..., "metrics": {...}}
+
+``seconds`` is the time since :mod:`utils` was first imported in this process, that
+is, how long the notebook has run when it records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from .device import get_device, get_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDS = ROOT / "_build" / "records"
+_STARTED = time.perf_counter()
+
+
+def record(chapter: str, metrics: dict, *, flops: float | None = None, mfu: float | None = None,
+           seconds: float | None = None, directory: str | Path | None = None) -> Path:
+    """Write the chapter's metrics as JSON and return the file's path."""
+    if not isinstance(chapter, str) or not chapter or "/" in chapter:
+        raise ValueError(f"chapter must be the notebook's name without '/', got {chapter!r}")
+    if not isinstance(metrics, dict) or not metrics:
+        raise ValueError("metrics must be a non-empty dict of name -> number")
+    clean = {}
+    for name, value in metrics.items():
+        if isinstance(value, torch.Tensor):
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"metrics[{name!r}] must be a finite number, got {value!r}")
+        clean[name] = float(value)
+    entry = {
+        "chapter": chapter,
+        "profile": get_profile(),
+        "device": str(get_device()),
+        "seconds": round(time.perf_counter() - _STARTED if seconds is None else seconds, 2),
+        "metrics": clean,
+    }
+    if flops is not None:
+        entry["flops"] = float(flops)
+    if mfu is not None:
+        entry["mfu"] = float(mfu)
+    folder = Path(directory) if directory is not None else RECORDS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{chapter}.json"
+    path.write_text(json.dumps(entry, indent=2) + "\n")
+    print(f"recorded {len(clean)} metrics in {path.relative_to(folder.parent.parent) if directory is None else path}")
+    return path
