@@ -130,6 +130,7 @@ def train(
     given, returns a dict of numbers and runs every ``eval_every`` steps and at the end,
     in eval mode without gradients. With ``checkpoint`` a path, the run resumes from it
     when it exists and saves to it every ``checkpoint_every`` steps and at the end.
+    ``progress=False`` hides the progress bar and the closing summary line.
     ``stop_after`` ends the run early (as an interruption would) without changing the
     schedule, so that a resumed run continues exactly where it stopped.
     """
@@ -176,11 +177,13 @@ def train(
 
     model.train()
     timed_steps, timed_seconds = 0, 0.0
-    bar = tqdm(range(start, end), initial=start, total=steps, disable=not progress, leave=False)
+    # TQDM_DISABLE (set by `make` for executed notebooks) must also stop the notebook widget.
+    quiet_bar = not progress or bool(os.environ.get("TQDM_DISABLE"))
+    bar = tqdm(range(start, end), initial=start, total=steps, disable=quiet_bar, leave=False)
     for step in bar:
         if step == start and not history.flops_per_step:
             # Count one real step; the counter slows it down, so it is not timed.
-            history.flops_per_step = count_flops(lambda: history.loss.append(one_step(step)))
+            history.flops_per_step = count_flops(lambda s: history.loss.append(one_step(s)), step)
         else:
             _synchronize(device)
             tick = time.perf_counter()
@@ -205,6 +208,8 @@ def train(
         run_evaluation(end)
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, optimizer, end, history)
+    if not progress:
+        return history
     last = history.evals[-1] if history.evals else {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "step")
     print(f"trained steps {start}-{end} of {steps} in {timed_seconds:.1f} s; "

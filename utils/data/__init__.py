@@ -2,9 +2,31 @@
 
 * :mod:`utils.data.toy2d`: 2-D mixtures with exact densities and modes.
 * :mod:`utils.data.digits`: scikit-learn's real 8x8 handwritten digits.
+* :mod:`utils.data.landscapes`: small generated landscapes whose attributes follow known distributions.
+* :mod:`utils.data.photos`: patches of scikit-learn's two sample photographs, for super-resolution.
+* :mod:`utils.data.stories`: fairy tales from a probabilistic grammar, with exact log-probabilities.
 """
 
 from .digits import Digits, load_digits
+from .landscapes import Landscapes, attribute_match, measure_landscapes, sample_landscapes
+from .photos import PhotoPatches, bicubic_upsample, downsample, load_photo_patches, psnr
+from .stories import (
+    LONGEST_STORY,
+    STORY_START,
+    Story,
+    StorySplits,
+    count_derivations,
+    hero_recalled,
+    load_stories,
+    sample_stories,
+    story_log_prob,
+    story_rows,
+    true_entropy,
+)
 from .toy2d import TOY_NAMES, Toy2D, toy_2d
 
-__all__ = ["Digits", "load_digits", "TOY_NAMES", "Toy2D", "toy_2d"]
+__all__ = ["Digits", "load_digits", "TOY_NAMES", "Toy2D", "toy_2d",
+           "Landscapes", "attribute_match", "measure_landscapes", "sample_landscapes",
+           "PhotoPatches", "bicubic_upsample", "downsample", "load_photo_patches", "psnr",
+           "STORY_START", "Story", "StorySplits", "count_derivations", "hero_recalled", "load_stories",
+           "sample_stories", "story_log_prob", "story_rows", "true_entropy", "LONGEST_STORY"]

@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh machine: `make book` and `make test`.
+# Each target first creates .venv and installs the pinned requirements (once).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Progress bars are for people at a keyboard; executed notebooks in the book stay clean.
+RUN := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
+
+.PHONY: book test lab bench setup clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Execute every chapter (cached: a chapter runs again only when its code changed) and write _build/html.
+book: $(STAMP)
+	$(RUN) $(BIN)/jupyter-book build . --path-output .
+
+# Lint, unit tests, every notebook once under nbval (its outputs go into the execution cache),
+# then the book from that cache with warnings as errors.
+test: $(STAMP)
+	$(BIN)/ruff check utils tests chapters
+	$(RUN) $(BIN)/python -m pytest tests -q
+	$(RUN) $(BIN)/python -m pytest -p tests.nbval_cache --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=900 -q chapters
+	$(RUN) $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters
+
+clean:
+	rm -rf _build

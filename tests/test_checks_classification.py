@@ -1,0 +1,72 @@
+"""Each checker accepts the reference answer and rejects wrong ones without raising."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from utils import checks
+
+
+def good_cross_entropy(z, y):
+    return F.binary_cross_entropy_with_logits(z, y)
+
+
+def good_gaussians(x, y, k):
+    means = torch.stack([x[y == c].mean(0) for c in range(k)])
+    centred = x - means[y]
+    return means, centred.T @ centred / len(x), torch.bincount(y, minlength=k).to(x.dtype) / len(y)
+
+
+def good_posterior(log_lik, log_prior):
+    return torch.softmax(log_lik + log_prior, dim=1)
+
+
+def raises(*args):
+    raise RuntimeError("boom")
+
+
+CASES = {
+    checks.sigmoid_cross_entropy: (
+        good_cross_entropy,
+        [
+            lambda z, y: -(y * torch.sigmoid(z).log() + (1 - y) * (1 - torch.sigmoid(z)).log()).mean(),  # near miss
+            lambda z, y: F.binary_cross_entropy_with_logits(z, y, reduction="none"),  # wrong shape
+            lambda z, y: F.binary_cross_entropy_with_logits(z, y, reduction="sum"),
+        ],
+    ),
+    checks.fit_class_gaussians: (
+        good_gaussians,
+        [
+            lambda x, y, k: (good_gaussians(x, y, k)[0], good_gaussians(x, y, k)[1] * len(x) / (len(x) - k),
+                             good_gaussians(x, y, k)[2]),  # near miss: unbiased covariance
+            lambda x, y, k: (good_gaussians(x, y, k)[0], torch.cov(x.T), good_gaussians(x, y, k)[2]),
+            lambda x, y, k: good_gaussians(x, y, k)[:2],  # wrong shape of answer
+            lambda x, y, k: (good_gaussians(x, y, k)[0].T, *good_gaussians(x, y, k)[1:]),
+        ],
+    ),
+    checks.bayes_posterior: (
+        good_posterior,
+        [
+            lambda lik, p: torch.exp(lik + p) / torch.exp(lik + p).sum(1, keepdim=True),  # near miss: unstable
+            lambda lik, p: torch.softmax(lik, dim=1),  # forgets the prior
+            lambda lik, p: torch.softmax(lik + p, dim=0),
+            lambda lik, p: (lik + p).numpy().tolist(),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("checker", list(CASES), ids=lambda c: c.__name__)
+def test_reference_answer_passes(checker, capsys):
+    good, _ = CASES[checker]
+    assert checker(good) is True
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("checker", list(CASES), ids=lambda c: c.__name__)
+def test_wrong_answers_are_rejected_with_a_message(checker, capsys):
+    _, wrong = CASES[checker]
+    for answer in [None, raises, lambda *a: None, "not a function", *wrong]:
+        assert checker(answer) is False
+        out = capsys.readouterr().out
+        assert "not yet" in out and ("hint" in out or "[wrong]" in out)

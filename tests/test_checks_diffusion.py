@@ -1,0 +1,64 @@
+"""The diffusion checkers accept the reference answers and reject wrong ones without raising."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from utils import checks
+
+
+def raising(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def ref_q_sample(x0, t, noise, alpha_bar):
+    ab = alpha_bar[t].view(-1, *([1] * (x0.ndim - 1)))
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+
+
+def ref_loss(model, x0, t, noise, alpha_bar):
+    return F.mse_loss(model(ref_q_sample(x0, t, noise, alpha_bar), t), noise)
+
+
+def ref_ddim_step(x_t, eps, ab_t, ab_prev):
+    x0 = (x_t - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()
+    return ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
+
+
+CASES = {
+    "q_sample": (ref_q_sample, [
+        lambda x0, t, noise, ab: torch.zeros(3),  # wrong shape
+        lambda x0, t, noise, ab: ab[t].view(-1, *([1] * (x0.ndim - 1))) * x0
+        + (1 - ab[t].view(-1, *([1] * (x0.ndim - 1)))) * noise,  # near miss: no square roots
+    ]),
+    "diffusion_loss": (ref_loss, [
+        lambda model, x0, t, noise, ab: torch.zeros(2),  # wrong shape
+        lambda model, x0, t, noise, ab: F.mse_loss(model(ref_q_sample(x0, t, noise, ab), t), x0),  # target x0
+        lambda model, x0, t, noise, ab: ref_loss(model, x0, t, noise, ab).item(),  # no gradient
+        lambda model, x0, t, noise, ab: F.mse_loss(model(ref_q_sample(x0, t, noise, ab), t), noise,
+                                                   reduction="sum"),  # near miss: sum
+    ]),
+    "ddim_step": (ref_ddim_step, [
+        lambda x_t, eps, ab_t, ab_prev: x_t[:1],  # wrong shape
+        lambda x_t, eps, ab_t, ab_prev: ab_prev.sqrt() * x_t + (1 - ab_prev).sqrt() * eps,  # near miss: no x0
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reference_passes(name, capsys):
+    assert getattr(checks, name)(CASES[name][0]) is True
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_wrong_answers_are_rejected_without_raising(name, capsys):
+    checker = getattr(checks, name)
+    for wrong in [None, raising, *CASES[name][1]]:
+        assert checker(wrong) is False
+        assert "not yet" in capsys.readouterr().out
+
+
+def test_stub_prints_not_yet(capsys):
+    assert checks.q_sample(lambda *a: None) is False
+    assert "returned None" in capsys.readouterr().out

@@ -1,0 +1,77 @@
+"""The language checkers accept the reference answers and reject wrong ones without raising."""
+
+import math
+from itertools import pairwise
+
+import pytest
+import torch
+
+from utils import checks
+from utils import tokenizer as tk
+
+
+def raising(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def reference_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return scores.softmax(dim=-1) @ v
+
+
+def reference_top_k(logits, k):
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf")).softmax(dim=-1)
+
+
+CASES = {
+    "pair_counts": (
+        lambda ids: dict(tk.pair_counts(ids)),
+        [lambda ids: list(pairwise(ids)),  # wrong type
+         lambda ids: {p: 1 for p in pairwise(ids)}],  # near miss: no counting
+    ),
+    "merge_pair": (
+        tk.merge_pair,
+        [lambda ids, pair, new: torch.tensor([new]),  # wrong shape
+         lambda ids, pair, new: [new if p == pair else p[0] for p in pairwise(ids + [None])]],  # near miss
+    ),
+    "encode_with_merges": (
+        tk.encode_with_merges,
+        [lambda ids, merges: "abc",  # wrong type
+         lambda ids, merges: tk.merge_pair(ids, next(iter(merges)), merges[next(iter(merges))])],  # one merge only
+    ),
+    "causal_mask": (
+        lambda T: torch.ones(T, T).tril().bool(),
+        [lambda T: torch.ones(T, T + 1).bool(),  # wrong shape
+         lambda T: torch.ones(T, T).triu().bool(),  # future instead of past
+         lambda T: torch.ones(T, T).tril(-1).bool(),  # near miss: no diagonal
+         lambda T: torch.ones(T, T).tril()],  # float instead of bool
+    ),
+    "attention": (
+        reference_attention,
+        [lambda q, k, v, mask=None: v[..., :1],  # wrong shape
+         lambda q, k, v, mask=None: reference_attention(q * math.sqrt(q.shape[-1]), k, v, mask),  # unscaled
+         lambda q, k, v, mask=None: reference_attention(q, k, v)],  # near miss: ignores the mask
+    ),
+    "top_k_probs": (
+        reference_top_k,
+        [lambda logits, k: logits[:, :k],  # wrong shape
+         lambda logits, k: logits.softmax(-1) * (logits >= torch.topk(logits, k).values[:, -1:])],  # not renormalised
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reference_answer_passes(name, capsys):
+    assert getattr(checks, name)(CASES[name][0]) is True
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrong_answers_are_rejected_without_raising(name, capsys):
+    checker = getattr(checks, name)
+    for wrong in [None, raising, lambda *a, **k: None, *CASES[name][1]]:
+        assert checker(wrong) is False
+        assert "not yet" in capsys.readouterr().out

@@ -1,0 +1,96 @@
+"""The diffusion toolkit: schedules, the closed-form forward process, the loss, and both samplers."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from utils import diffusion as D
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+def test_schedules_decrease_from_one_towards_zero(name):
+    schedule = D.make_schedule(name, 200)
+    ab = schedule.alpha_bar
+    assert schedule.steps == 200 and ab.shape == (200,)
+    assert (ab[1:] < ab[:-1]).all() and 0.97 < ab[0] < 1 and ab[-1] < 0.01
+    assert ((schedule.betas > 0) & (schedule.betas < 1)).all()
+
+
+def test_linear_schedule_matches_ddpm_at_1000_steps():
+    schedule = D.linear_schedule(1000)
+    assert schedule.betas[0].item() == pytest.approx(1e-4) and schedule.betas[-1].item() == pytest.approx(0.02)
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match="steps"):
+        D.cosine_schedule(0)
+    with pytest.raises(ValueError, match="name"):
+        D.make_schedule("quadratic")
+    schedule = D.cosine_schedule(10)
+    x0 = torch.zeros(3, 2)
+    with pytest.raises(ValueError, match="t must lie"):
+        D.q_sample(x0, torch.tensor([0, 1, 10]), torch.zeros(3, 2), schedule)
+    with pytest.raises(ValueError, match="noise"):
+        D.q_sample(x0, torch.tensor([0, 1, 2]), torch.zeros(3, 3), schedule)
+    with pytest.raises(TypeError, match="x0"):
+        D.q_sample(torch.zeros(3, 2, dtype=torch.long), torch.tensor([0, 1, 2]), torch.zeros(3, 2), schedule)
+    with pytest.raises(ValueError, match="sample_steps"):
+        D.ddim_timesteps(schedule, 11)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 99), st.sampled_from(["linear", "cosine"]))
+def test_q_sample_has_the_closed_form_mean_and_variance(t, name):
+    schedule = D.make_schedule(name, 100)
+    x0 = torch.full((20000, 1), 1.5)
+    gen = torch.Generator().manual_seed(t)
+    xt = D.q_sample(x0, torch.full((20000,), t), torch.randn(20000, 1, generator=gen), schedule)
+    ab = schedule.alpha_bar[t].item()
+    assert xt.mean().item() == pytest.approx(1.5 * math.sqrt(ab), abs=0.05)
+    assert xt.var().item() == pytest.approx(1 - ab, abs=0.05)
+
+
+def test_q_sample_in_one_step_equals_the_chain_of_small_steps():
+    schedule = D.linear_schedule(50)
+    x0, gen = torch.randn(40000, 1), torch.Generator().manual_seed(0)
+    x = x0.clone()
+    for beta in schedule.betas:
+        x = (1 - beta).sqrt() * x + beta.sqrt() * torch.randn(x.shape, generator=gen)
+    direct = D.q_sample(x0, torch.full((40000,), 49), torch.randn(x0.shape, generator=gen), schedule)
+    assert x.std().item() == pytest.approx(direct.std().item(), rel=0.03)
+    cov = lambda a: ((a - a.mean()) * (x0 - x0.mean())).mean().item()
+    assert cov(x) == pytest.approx(cov(direct), abs=0.02)
+
+
+def test_ddpm_loss_is_zero_for_an_oracle_and_about_one_for_zero():
+    schedule = D.cosine_schedule(20)
+    x0 = torch.randn(64, 1, 4, 4)
+    gen = torch.Generator().manual_seed(3)
+    zero = D.ddpm_loss(lambda x, t: torch.zeros_like(x), x0, schedule, generator=gen)
+    assert 0.8 < zero.item() < 1.2
+
+
+def test_samplers_recover_a_point_mass_with_the_exact_denoiser():
+    # For data that is always c, the optimal noise prediction is (x_t - sqrt(ab) c) / sqrt(1 - ab).
+    schedule, c = D.cosine_schedule(100), torch.tensor([0.7, -1.2])
+    ab = schedule.alpha_bar
+
+    def oracle(x, t):
+        a = ab[t].view(-1, 1)
+        return (x - a.sqrt() * c) / (1 - a).sqrt()
+
+    gen = torch.Generator().manual_seed(0)
+    for sample in (D.ddpm_sample(oracle, (50, 2), schedule, generator=gen),
+                   D.ddim_sample(oracle, (50, 2), schedule, 10, generator=gen)):
+        assert torch.allclose(sample, c.expand(50, 2), atol=1e-3)
+
+
+def test_ddim_step_to_level_one_returns_x0_and_keeps_shapes():
+    x0, eps = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
+    xt = D.q_sample(x0, torch.full((4,), 5), eps, D.cosine_schedule(10))
+    ab = D.cosine_schedule(10).alpha_bar[5]
+    assert torch.allclose(D.ddim_step(xt, eps, ab, 1.0), x0, atol=1e-5)
+    assert D.ddim_timesteps(D.cosine_schedule(10), 10) == list(range(9, -1, -1))

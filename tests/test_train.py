@@ -1,0 +1,129 @@
+import pytest
+import torch
+
+from utils.train import (
+    History,
+    batch_sampler,
+    count_flops,
+    load_checkpoint,
+    lr_at,
+    matmul_peak_flops,
+    train,
+)
+
+
+def make_problem(seed=0):
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.2), torch.nn.Linear(16, 1))
+    x = torch.randn(256, 4)
+    y = x.sum(1, keepdim=True) ** 2
+    get_batch = batch_sampler(x, y, batch_size=32, seed=seed)
+    return model, get_batch
+
+
+def mse(model, batch):
+    x, y = batch
+    return torch.nn.functional.mse_loss(model(x), y)
+
+
+def test_training_lowers_the_loss():
+    model, get_batch = make_problem()
+    history = train(model, mse, get_batch, steps=300, lr=1e-2, warmup=20, progress=False)
+    assert len(history.loss) == 300 and len(history.lr) == 300
+    assert sum(history.loss[-20:]) / 20 < 0.3 * sum(history.loss[:20]) / 20
+
+
+def test_resume_gives_exactly_the_uninterrupted_weights(tmp_path):
+    model, get_batch = make_problem()
+    train(model, mse, get_batch, steps=60, lr=1e-2, warmup=10, weight_decay=0.1, progress=False)
+    reference = {k: v.clone() for k, v in model.state_dict().items()}
+
+    path = tmp_path / "run.pt"
+    model, get_batch = make_problem()
+    train(model, mse, get_batch, steps=60, lr=1e-2, warmup=10, weight_decay=0.1, checkpoint=path,
+          stop_after=25, progress=False)
+    model, get_batch = make_problem(seed=0)
+    for p in model.parameters():  # a fresh model with other weights: everything must come from the checkpoint
+        torch.nn.init.normal_(p)
+    history = train(model, mse, get_batch, steps=60, lr=1e-2, warmup=10, weight_decay=0.1, checkpoint=path,
+                    progress=False)
+    assert len(history.loss) == 60
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, reference[name]), name
+
+
+def test_evaluations_are_recorded_and_do_not_disturb_training():
+    calls = []
+
+    def evaluate(model):
+        calls.append(1)
+        torch.randn(10)  # evaluation may consume randomness
+        return {"probe": 1.0}
+
+    model, get_batch = make_problem()
+    history = train(model, mse, get_batch, steps=40, eval_every=10, evaluate=evaluate, progress=False)
+    steps, values = history.metric("probe")
+    assert steps == [10, 20, 30, 40] and values == [1.0] * 4
+    model2, get_batch2 = make_problem()
+    train(model2, mse, get_batch2, steps=40, progress=False)
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(KeyError, match="probe"):
+        history.metric("missing")
+
+
+def test_flops_and_mfu_are_measured():
+    model, get_batch = make_problem()
+    history = train(model, mse, get_batch, steps=20, progress=False)
+    # forward + backward of two linear layers: about 6 * batch * parameters FLOPs
+    params = 4 * 16 + 16 * 1
+    assert history.flops_per_step == pytest.approx(6 * 32 * params, rel=0.2)
+    assert 0 < history.mfu < 1
+    assert history.seconds > 0
+
+
+def test_count_flops_of_a_matmul():
+    a, b = torch.randn(8, 16), torch.randn(16, 4)
+    assert count_flops(torch.matmul, a, b) == 2 * 8 * 16 * 4
+
+
+def test_matmul_peak_is_positive_and_cached():
+    first = matmul_peak_flops("cpu")
+    assert first > 1e8 and matmul_peak_flops("cpu") == first
+
+
+def test_lr_schedule_warms_up_then_decays():
+    values = [lr_at(s, lr=1.0, steps=100, warmup=10) for s in range(100)]
+    assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(values[10:], values[11:]))
+    assert values[-1] == pytest.approx(0.1, abs=0.01)
+
+
+def test_batch_sampler_is_a_function_of_the_step():
+    x = torch.arange(100)
+    get = batch_sampler(x, batch_size=10, seed=4)
+    assert torch.equal(get(7)[0], get(7)[0]) and not torch.equal(get(7)[0], get(8)[0])
+
+
+def test_bad_arguments_are_named(tmp_path):
+    model, get_batch = make_problem()
+    with pytest.raises(ValueError, match="steps"):
+        train(model, mse, get_batch, steps=0)
+    with pytest.raises(ValueError, match="warmup"):
+        lr_at(0, lr=1.0, steps=10, warmup=20)
+    with pytest.raises(ValueError, match="same length"):
+        batch_sampler(torch.zeros(3), torch.zeros(4), batch_size=2)
+    with pytest.raises(ValueError, match="batch_size"):
+        batch_sampler(torch.zeros(3), batch_size=0)
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        load_checkpoint(tmp_path / "none.pt", model)
+
+
+def test_diverging_loss_is_reported():
+    model, get_batch = make_problem()
+    with pytest.raises(FloatingPointError, match="lr"):
+        train(model, lambda m, b: mse(m, b) * float("nan"), get_batch, steps=3, progress=False)
+
+
+def test_history_defaults():
+    assert History().loss == [] and History().mfu == 0.0

@@ -1,0 +1,93 @@
+"""Checkers for chapter 6: the forward process, the training loss, one DDIM step."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import diffusion as D
+from .core import exercise
+
+
+def _schedule() -> D.Schedule:
+    return D.cosine_schedule(50)
+
+
+@exercise("q_sample")
+def q_sample(check, answer):
+    """``answer(x0, t, noise, alpha_bar)`` -> x_t, a draw from q(x_t | x_0) using the given noise."""
+    schedule = _schedule()
+    gen = torch.Generator().manual_seed(0)
+    points = torch.randn(6, 2, generator=gen)
+    t = torch.tensor([0, 5, 10, 20, 35, 49])
+    noise = torch.randn(6, 2, generator=gen)
+    got = check.call(answer, points, t, noise, schedule.alpha_bar, what="q_sample(x0, t, noise, alpha_bar)")
+    hint = "x_t = sqrt(alpha_bar[t]) * x0 + sqrt(1 - alpha_bar[t]) * noise: the square roots scale the *std*"
+    check.close(got, D.q_sample(points, t, noise, schedule), "x_t for six 2-D points", hint)
+    check.passed("2-D points are noised to the right level for each t")
+    images = torch.rand(3, 1, 4, 4, generator=gen)
+    noise = torch.randn(3, 1, 4, 4, generator=gen)
+    t = torch.tensor([2, 25, 49])
+    got = check.call(answer, images, t, noise, schedule.alpha_bar, what="q_sample on images (3, 1, 4, 4)")
+    check.close(got, D.q_sample(images, t, noise, schedule), "x_t for three images",
+                "alpha_bar[t] has shape (B,); reshape it to (B, 1, 1, 1) (e.g. .view(-1, *[1] * (x0.ndim - 1))) "
+                "so it broadcasts over each image")
+    check.passed("works for images of any shape (broadcasting over all but the batch dimension)")
+
+
+class _Denoiser(torch.nn.Module):
+    """A fixed, small 'model' whose output depends on both x_t and t."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, x, t):
+        return self.scale * x + 0.01 * t.float().view(-1, *([1] * (x.ndim - 1)))
+
+
+@exercise("diffusion_loss")
+def diffusion_loss(check, answer):
+    """``answer(model, x0, t, noise, alpha_bar)`` -> the mean squared error between model(x_t, t) and noise."""
+    schedule = _schedule()
+    gen = torch.Generator().manual_seed(1)
+    x0 = torch.randn(8, 2, generator=gen)
+    t = torch.randint(50, (8,), generator=gen)
+    noise = torch.randn(8, 2, generator=gen)
+    model = _Denoiser()
+    with torch.no_grad():
+        expected = torch.nn.functional.mse_loss(model(D.q_sample(x0, t, noise, schedule), t), noise)
+        wrong_target = torch.nn.functional.mse_loss(model(D.q_sample(x0, t, noise, schedule), t), x0)
+    got = check.call(answer, model, x0, t, noise, schedule.alpha_bar,
+                     what="diffusion_loss(model, x0, t, noise, alpha_bar)")
+    value = check.tensor(got, "the loss")
+    if value.numel() != 1:
+        check.fail(f"the loss should be one number, got shape {tuple(value.shape)}", "take the mean over everything")
+    if torch.allclose(value.reshape(()), wrong_target.double(), atol=1e-6):
+        check.fail("the loss compares the prediction with x0", "the model predicts the *noise* that was added")
+    check.close(value.reshape(()), expected, "the loss",
+                "noise x0 to x_t with the closed form, call model(x_t, t), and take the mean of "
+                "(prediction - noise) ** 2 over every element")
+    check.passed("the loss is the mean squared error between predicted and true noise")
+    if not (isinstance(got, torch.Tensor) and got.requires_grad):
+        check.fail("the loss carries no gradient to the model's weights",
+                   "return a torch tensor computed with torch operations, without .item(), float() or numpy")
+    check.passed("gradients flow through the loss")
+
+
+@exercise("ddim_step")
+def ddim_step(check, answer):
+    """``answer(x_t, eps, alpha_bar_t, alpha_bar_prev)`` -> x at the earlier noise level (eta = 0)."""
+    gen = torch.Generator().manual_seed(2)
+    x_t = torch.randn(5, 2, generator=gen)
+    eps = torch.randn(5, 2, generator=gen)
+    ab_t, ab_prev = torch.tensor(0.3), torch.tensor(0.7)
+    got = check.call(answer, x_t, eps, ab_t, ab_prev, what="ddim_step(x_t, eps, 0.3, 0.7)")
+    expected = D.ddim_step(x_t, eps, ab_t, ab_prev)
+    check.close(got, expected, "x_prev",
+                "first x0 = (x_t - sqrt(1 - ab_t) eps) / sqrt(ab_t); then x_prev = sqrt(ab_prev) x0 + "
+                "sqrt(1 - ab_prev) eps, re-using the same eps (no fresh noise)")
+    check.passed("one step from alpha_bar 0.3 to 0.7 is right")
+    got = check.call(answer, x_t, eps, ab_t, torch.tensor(1.0), what="ddim_step to alpha_bar_prev = 1")
+    check.close(got, D.predict_x0(x_t, eps, ab_t), "the last step (alpha_bar_prev = 1)",
+                "at alpha_bar_prev = 1 there is no noise left: the step returns the estimate of x0")
+    check.passed("the last step returns the estimate of x0")

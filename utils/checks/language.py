@@ -1,0 +1,157 @@
+"""Checkers for the language chapters: byte-pair encoding (chapter 2), attention and
+sampling (chapter 3)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..tokenizer import encode_with_merges as _encode_with_merges
+from ..tokenizer import merge_pair as _merge_pair
+from ..tokenizer import pair_counts as _pair_counts
+from .core import exercise
+
+
+def _as_id_list(check, value, what: str) -> list[int]:
+    if isinstance(value, torch.Tensor):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not all(isinstance(i, int) for i in value):
+        check.fail(f"{what} should be a list of ints, got {type(value).__name__}",
+                   "build a Python list of token ids")
+    return list(value)
+
+
+@exercise("pair_counts")
+def pair_counts(check, answer):
+    """``answer(ids)`` -> {(a, b): count} over adjacent pairs."""
+    cases = [([1, 2, 3, 1, 2], "a short list"), ([5, 5, 5, 5], "a run of one id (pairs overlap)"),
+             ([7], "a single id (no pairs)")]
+    for ids, what in cases:
+        got = check.call(answer, list(ids), what=f"pair_counts({ids})")
+        if not hasattr(got, "items"):
+            check.fail(f"for {what} you returned a {type(got).__name__}, expected a dict",
+                       "return a dict (or collections.Counter) mapping (a, b) to a count")
+        got = {k: v for k, v in got.items() if v}
+        expected = dict(_pair_counts(ids))
+        if got != expected:
+            check.fail(f"for {what} {ids} you counted {got}, expected {expected}",
+                       "walk over the pairs zip(ids, ids[1:]); every position starts one pair, so pairs overlap")
+        check.passed(f"counts pairs in {what}")
+
+
+@exercise("merge_pair")
+def merge_pair(check, answer):
+    """``answer(ids, pair, new_id)`` -> ids with every occurrence of ``pair`` replaced, left to right."""
+    cases = [([1, 2, 3, 1, 2], (1, 2), 9, "two separate occurrences"),
+             ([5, 5, 5], (5, 5), 9, "an overlapping run (aaa -> Xa, left to right)"),
+             ([1, 3, 2], (1, 2), 9, "no occurrence"),
+             ([4, 1, 2], (1, 2), 9, "a pair at the very end")]
+    for ids, pair, new_id, what in cases:
+        result = check.call(answer, list(ids), pair, new_id, what=f"merge_pair({ids}, {pair}, {new_id})")
+        got = _as_id_list(check, result, "the result")
+        expected = _merge_pair(ids, pair, new_id)
+        if got != expected:
+            check.fail(f"for {what}, {ids} with {pair} -> {new_id} gave {got}, expected {expected}",
+                       "scan left to right; on a match append new_id and skip two positions, else append one id")
+        check.passed(f"handles {what}")
+
+
+@exercise("encode_with_merges")
+def encode_with_merges(check, answer):
+    """``answer(ids, merges)`` -> ids after applying ``merges`` (pair -> new id) in the order learned."""
+    merges = {(97, 98): 256, (256, 99): 257, (98, 99): 258}  # "ab", "abc", "bc"
+    cases = [([97, 98, 99], "'abc': 'ab' was learned before 'bc', so it wins"),
+             ([98, 99, 97, 98], "'bcab'"),
+             ([120], "one byte"),
+             ([97, 98, 99, 97, 98, 99], "'abcabc', merged twice over")]
+    for ids, what in cases:
+        got = _as_id_list(check, check.call(answer, list(ids), dict(merges), what=f"encode_with_merges({ids}, merges)"),
+                          "the result")
+        expected = _encode_with_merges(ids, merges)
+        if got != expected:
+            check.fail(f"for {what} you got {got}, expected {expected}",
+                       "repeat: among the pairs present, merge the one with the smallest new id (learned first); "
+                       "stop when no pair present is in merges")
+        check.passed(f"encodes {what}")
+
+
+@exercise("causal_mask")
+def causal_mask(check, answer):
+    """``answer(T)`` -> a (T, T) boolean tensor, True where position i may attend to j (j <= i)."""
+    for T in (1, 4, 7):
+        got = check.call(answer, T, what=f"causal_mask({T})")
+        if not isinstance(got, torch.Tensor):
+            check.fail(f"causal_mask({T}) returned a {type(got).__name__}, expected a tensor")
+        if got.shape != (T, T):
+            check.fail(f"causal_mask({T}) has shape {tuple(got.shape)}, expected ({T}, {T})")
+        expected = torch.ones(T, T).tril().bool()
+        if got.dtype != torch.bool:
+            check.fail(f"causal_mask({T}) has dtype {got.dtype}, expected torch.bool",
+                       "compare with 1, or call .bool(): True means 'may attend'")
+        if T > 1 and torch.equal(got, expected.T):
+            check.fail("your mask lets each position see the future and not the past",
+                       "row i is the query; it may see columns j <= i: a lower triangle (torch.tril)")
+        if not torch.equal(got, expected):
+            check.fail(f"causal_mask({T}) differs from the lower triangle in "
+                       f"{(got != expected).sum().item()} places",
+                       "torch.tril(torch.ones(T, T)).bool(); keep the diagonal: a token sees itself")
+    check.passed("lower-triangular boolean masks, diagonal included")
+
+
+def _reference_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return scores.softmax(dim=-1) @ v
+
+
+@exercise("attention")
+def attention(check, answer):
+    """``answer(q, k, v, mask=None)`` -> softmax(q k^T / sqrt(D), masked) v, for (..., T, D) inputs."""
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 5, 8, generator=gen) for _ in range(3))
+    got = check.call(answer, q, k, v, what="attention(q, k, v)")
+    expected = _reference_attention(q, k, v)
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+        if torch.allclose(got, _reference_attention(q * math.sqrt(8), k, v), atol=1e-5):
+            check.fail("the scores are not scaled", "divide q k^T by sqrt(D), D = q.shape[-1]")
+        if torch.allclose(got, (q @ k.transpose(-2, -1) / math.sqrt(8)).softmax(dim=-2) @ v, atol=1e-5):
+            check.fail("the softmax runs over the wrong axis", "each query's weights over the keys sum to 1: dim=-1")
+    check.close(got, expected, "attention without a mask",
+                "scores = q @ k.transpose(-2, -1) / sqrt(D); weights = softmax(scores, dim=-1); return weights @ v")
+    check.passed("unmasked attention is right")
+    mask = torch.ones(5, 5).tril().bool()
+    got = check.call(answer, q, k, v, mask, what="attention(q, k, v, mask)")
+    check.close(got, _reference_attention(q, k, v, mask), "attention with a causal mask",
+                "set the scores where mask is False to -inf before the softmax (scores.masked_fill(~mask, -inf))")
+    check.passed("masked positions get no weight")
+    heads = torch.randn(2, 3, 4, 6, generator=gen)
+    got = check.call(answer, heads, heads * 0.5, heads + 1, what="attention on (B, H, T, D) inputs")
+    check.close(got, _reference_attention(heads, heads * 0.5, heads + 1), "attention with a heads dimension",
+                "use k.transpose(-2, -1) rather than k.T, so any leading dimensions work")
+    check.passed("works with any leading (batch, head) dimensions")
+
+
+def _reference_top_k(logits, k):
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+    return logits.masked_fill(logits < kth, float("-inf")).softmax(dim=-1)
+
+
+@exercise("top_k_probs")
+def top_k_probs(check, answer):
+    """``answer(logits (B, V), k)`` -> probabilities (B, V): softmax over the k largest logits, 0 elsewhere."""
+    logits = torch.tensor([[2.0, 1.0, 0.5, -1.0, 3.0], [0.0, 0.1, 0.2, 0.3, 0.4]])
+    got = check.call(answer, logits, 2, what="top_k_probs(logits, 2)")
+    t = check.tensor(got, "the probabilities")
+    if t.shape == logits.shape and not torch.allclose(t.sum(-1), torch.ones(2, dtype=t.dtype), atol=1e-5):
+        check.fail(f"rows sum to {t.sum(-1).tolist()}, not 1", "renormalise: take the softmax of the kept logits only")
+    check.close(got, _reference_top_k(logits, 2), "probabilities with k=2",
+                "keep the k largest logits (torch.topk), set the others to -inf, then softmax")
+    check.passed("keeps the two most likely tokens and renormalises")
+    got = check.call(answer, logits, 5, what="top_k_probs(logits, 5)")
+    check.close(got, logits.softmax(-1), "probabilities with k = V", "with k equal to the vocabulary, nothing is cut")
+    check.passed("k = V leaves the softmax unchanged")
+    got = check.call(answer, logits, 1, what="top_k_probs(logits, 1)")
+    check.close(got, _reference_top_k(logits, 1), "probabilities with k=1", "k=1 is greedy: all mass on the argmax")
+    check.passed("k = 1 puts all the probability on the most likely token (greedy)")

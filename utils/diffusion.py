@@ -1,0 +1,202 @@
+"""Denoising diffusion: noise schedules, the forward process, the training loss, sampling.
+
+Built step by step in chapter 6; packaged here for the later chapters. Everything is
+general over the shape of the data: a batch of 2-D points (B, 2) and a batch of
+images (B, C, H, W) go through the same functions.
+
+* :func:`linear_schedule`, :func:`cosine_schedule`: the noise levels ``beta_t`` and
+  ``alpha_bar_t = prod_{s<=t} (1 - beta_s)`` for ``t = 0 .. T-1``.
+* :func:`q_sample`: a draw from ``q(x_t | x_0)`` in closed form, no loop over steps.
+* :func:`ddpm_loss`: the "predict the noise" loss of Ho et al. (2020).
+* :func:`ddpm_sample`: ancestral sampling, all ``T`` steps.
+* :func:`ddim_step`, :func:`ddim_sample`: deterministic sampling in a few steps (Song et al., 2021).
+
+A denoiser is any callable ``model(x_t, t, **kwargs)`` that returns the predicted noise
+with the shape of ``x_t``; ``t`` is a long tensor (B,) of step indices in ``[0, T)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The noise levels of a diffusion: ``betas`` (T,), and the products ``alpha_bar`` (T,)."""
+
+    name: str
+    betas: torch.Tensor
+
+    @property
+    def steps(self) -> int:
+        return len(self.betas)
+
+    @property
+    def alphas(self) -> torch.Tensor:
+        return 1.0 - self.betas
+
+    @property
+    def alpha_bar(self) -> torch.Tensor:
+        return torch.cumprod(self.alphas.double(), 0).float()
+
+
+def linear_schedule(steps: int = 1000, beta_start: float | None = None, beta_end: float | None = None) -> Schedule:
+    """Betas rising linearly, as in DDPM: 1e-4 to 0.02 for 1000 steps (scaled for other ``steps``)."""
+    _check_steps(steps)
+    scale = 1000 / steps  # keeps alpha_bar's shape the same when T changes
+    beta_start = 1e-4 * scale if beta_start is None else beta_start
+    beta_end = min(0.02 * scale, 0.999) if beta_end is None else beta_end
+    if not 0 < beta_start <= beta_end < 1:
+        raise ValueError(f"need 0 < beta_start <= beta_end < 1, got beta_start={beta_start}, beta_end={beta_end}")
+    return Schedule("linear", torch.linspace(beta_start, beta_end, steps, dtype=torch.float64).float())
+
+
+def cosine_schedule(steps: int = 1000, offset: float = 0.008, max_beta: float = 0.999) -> Schedule:
+    """``alpha_bar(t) = cos^2(pi/2 (t/T + s)/(1 + s))`` (Nichol and Dhariwal, 2021); betas follow from it."""
+    _check_steps(steps)
+    if offset < 0:
+        raise ValueError(f"offset must be non-negative, got {offset}")
+    u = torch.arange(steps + 1, dtype=torch.float64) / steps
+    f = torch.cos((u + offset) / (1 + offset) * math.pi / 2) ** 2
+    betas = (1 - f[1:] / f[:-1]).clamp(max=max_beta)
+    return Schedule("cosine", betas.float())
+
+
+def make_schedule(name: str, steps: int = 1000) -> Schedule:
+    """The schedule called ``name``: ``"linear"`` or ``"cosine"``."""
+    if name == "linear":
+        return linear_schedule(steps)
+    if name == "cosine":
+        return cosine_schedule(steps)
+    raise ValueError(f"name must be 'linear' or 'cosine', got {name!r}")
+
+
+def _check_steps(steps) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+
+
+def _per_sample(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``values[t]`` shaped (B, 1, 1, ...) to broadcast over a batch shaped like ``like``."""
+    picked = values.to(like.device)[t.to(like.device)].to(like.dtype)
+    return picked.view(-1, *([1] * (like.ndim - 1)))
+
+
+def _check_batch(x, t, schedule: Schedule, name: str = "x0") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2:
+        raise TypeError(f"{name} must be a floating-point tensor (B, ...), got "
+                        f"{type(x).__name__ if not isinstance(x, torch.Tensor) else (x.dtype, tuple(x.shape))}")
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule, got {type(schedule).__name__}")
+    t = torch.as_tensor(t, device=x.device)
+    if t.ndim == 0:
+        t = t.expand(len(x))
+    if t.shape != (len(x),) or t.is_floating_point():
+        raise ValueError(f"t must be integer step indices of shape ({len(x)},), got {t.dtype} {tuple(t.shape)}")
+    if len(t) and (t.min() < 0 or t.max() >= schedule.steps):
+        raise ValueError(f"t must lie in [0, {schedule.steps}), got values from {t.min().item()} to {t.max().item()}")
+    return t.long()
+
+
+def q_sample(x0: torch.Tensor, t, noise: torch.Tensor, schedule: Schedule) -> torch.Tensor:
+    """A draw from ``q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)``, using ``noise``."""
+    t = _check_batch(x0, t, schedule)
+    if not isinstance(noise, torch.Tensor) or noise.shape != x0.shape:
+        raise ValueError(f"noise must be a tensor shaped like x0 {tuple(x0.shape)}, got "
+                         f"{tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__}")
+    ab = _per_sample(schedule.alpha_bar, t, x0)
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+
+
+def ddpm_loss(model, x0: torch.Tensor, schedule: Schedule, generator: torch.Generator | None = None,
+              **model_kwargs) -> torch.Tensor:
+    """``E_{t, eps} |eps - model(x_t, t)|^2`` with ``t`` uniform and ``eps`` standard normal."""
+    _check_batch(x0, torch.zeros(len(x0), dtype=torch.long), schedule)
+    t = torch.randint(schedule.steps, (len(x0),), generator=generator).to(x0.device)
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+    return F.mse_loss(model(q_sample(x0, t, noise, schedule), t, **model_kwargs), noise)
+
+
+def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t) -> torch.Tensor:
+    """Invert the forward process: ``x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)``."""
+    ab = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype, device=x_t.device)
+    return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
+
+
+def _clip(x: torch.Tensor, clip: tuple[float, float] | None) -> torch.Tensor:
+    return x if clip is None else x.clamp(*clip)
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in shape)
+    if len(shape) < 2 or min(shape) < 1:
+        raise ValueError(f"shape must be (B, ...) with positive sizes, got {shape}")
+    return shape
+
+
+@torch.no_grad()
+def ddpm_sample(model, shape, schedule: Schedule, generator: torch.Generator | None = None,
+                device="cpu", clip: tuple[float, float] | None = None, **model_kwargs) -> torch.Tensor:
+    """Ancestral sampling: start from pure noise, take all ``T`` reverse steps.
+
+    Each step draws ``x_{t-1} ~ N(mu, beta_tilde_t I)``, the true posterior ``q(x_{t-1} |
+    x_t, x_0)`` with ``x_0`` replaced by the model's estimate (clipped to ``clip`` if given).
+    """
+    shape = _check_shape(shape)
+    ab = schedule.alpha_bar.double()
+    x = torch.randn(shape, generator=generator).to(device)
+    for step in reversed(range(schedule.steps)):
+        t = torch.full((shape[0],), step, dtype=torch.long, device=device)
+        ab_t, ab_prev = ab[step].item(), (ab[step - 1].item() if step > 0 else 1.0)
+        beta_t = 1 - ab_t / ab_prev
+        x0 = _clip(predict_x0(x, model(x, t, **model_kwargs), ab_t), clip)
+        # The posterior mean is a blend of the estimated x_0 and the current x_t.
+        mean = (math.sqrt(ab_prev) * beta_t * x0 + math.sqrt(1 - beta_t) * (1 - ab_prev) * x) / (1 - ab_t)
+        if step > 0:
+            variance = beta_t * (1 - ab_prev) / (1 - ab_t)
+            x = mean + math.sqrt(variance) * torch.randn(shape, generator=generator).to(device)
+        else:
+            x = mean
+    return x
+
+
+def ddim_step(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t, alpha_bar_prev,
+              clip: tuple[float, float] | None = None) -> torch.Tensor:
+    """One deterministic DDIM step (eta = 0) from noise level ``alpha_bar_t`` to ``alpha_bar_prev``.
+
+    Estimate ``x_0`` from the predicted noise, then re-noise it to the earlier level with the
+    *same* noise: ``x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev) eps``.
+    """
+    x0 = _clip(predict_x0(x_t, eps, alpha_bar_t), clip)
+    if clip is not None:  # keep eps consistent with the clipped x_0
+        ab = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype, device=x_t.device)
+        eps = (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+    ab_prev = torch.as_tensor(alpha_bar_prev, dtype=x_t.dtype, device=x_t.device)
+    return ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
+
+
+def ddim_timesteps(schedule: Schedule, sample_steps: int) -> list[int]:
+    """``sample_steps`` step indices spread evenly over ``[0, T)``, from the noisiest down."""
+    if isinstance(sample_steps, bool) or not isinstance(sample_steps, int) or not 1 <= sample_steps <= schedule.steps:
+        raise ValueError(f"sample_steps must be an int in [1, {schedule.steps}], got {sample_steps!r}")
+    spaced = torch.linspace(schedule.steps - 1, 0, sample_steps).round().long().tolist()
+    return sorted(set(spaced), reverse=True)
+
+
+@torch.no_grad()
+def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, generator: torch.Generator | None = None,
+                device="cpu", clip: tuple[float, float] | None = None, **model_kwargs) -> torch.Tensor:
+    """Deterministic DDIM sampling in ``sample_steps`` model calls (the same trained model as DDPM)."""
+    shape = _check_shape(shape)
+    ab = schedule.alpha_bar.double()
+    steps = ddim_timesteps(schedule, sample_steps)
+    x = torch.randn(shape, generator=generator).to(device)
+    for i, step in enumerate(steps):
+        t = torch.full((shape[0],), step, dtype=torch.long, device=device)
+        ab_prev = ab[steps[i + 1]].item() if i + 1 < len(steps) else 1.0
+        x = ddim_step(x, model(x, t, **model_kwargs), ab[step].item(), ab_prev, clip)
+    return x

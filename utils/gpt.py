@@ -1,0 +1,256 @@
+"""The book's GPT: a decoder-only transformer in one readable file.
+
+Chapter 3 builds self-attention step by step and then imports this packaged version,
+checking that both give the same outputs for the same weights. Later chapters reuse it:
+the fine-tuning chapter pretrains it on stories, and the text-to-image chapter uses its
+blocks (with ``causal=False``) as a text encoder, reading :meth:`GPT.hidden_states`.
+
+Shapes in comments: B batch, T time (tokens), C channels (``n_embd``), H heads,
+D = C / H channels per head, V vocabulary size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class GPTConfig:
+    """The size of a GPT. ``n_expert > 0`` swaps each dense feed-forward layer for a
+    mixture of experts (see :mod:`utils.moe`) that routes every token to ``top_k`` of them."""
+
+    vocab_size: int
+    block_size: int = 256  # the longest context, in tokens
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 64
+    ff_mult: int = 4  # feed-forward width = ff_mult * n_embd
+    dropout: float = 0.0
+    bias: bool = True
+    causal: bool = True  # False: every token sees every other (an encoder)
+    n_expert: int = 0
+    top_k: int = 2
+    aux_loss_weight: float = 0.01  # weight of the experts' load-balancing loss
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "ff_mult"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.n_expert and not 1 <= self.top_k <= self.n_expert:
+            raise ValueError(f"top_k must be between 1 and n_expert={self.n_expert}, got {self.top_k}")
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention with PyTorch's fused ``scaled_dot_product_attention``."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.n_head, self.causal, self.dropout = config.n_head, config.causal, config.dropout
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v at once
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """``cache``, during generation, keeps the keys and values of earlier tokens, so
+        each new token computes only its own (a key-value cache)."""
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
+        # (B, T, C) -> (B, H, T, D): every head attends on its own D channels
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        causal = self.causal
+        if cache is not None:
+            if "k" in cache:  # new tokens attend to every cached one and to each other causally
+                if T != 1:
+                    raise ValueError("with a filled cache, feed one token at a time")
+                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+                causal = False  # one query that may see all keys
+            cache["k"], cache["v"] = k, v
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again
+        return self.resid_dropout(self.c_proj(y))
+
+
+class FeedForward(nn.Module):
+    """The position-wise MLP: widen, GELU, project back."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        hidden = config.ff_mult * config.n_embd
+        self.c_fc = nn.Linear(config.n_embd, hidden, bias=config.bias)
+        self.c_proj = nn.Linear(hidden, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """One transformer block, pre-norm: x + attention(norm(x)), then x + MLP(norm(x))."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        if config.n_expert:
+            from .moe import MoEFeedForward
+
+            self.mlp = MoEFeedForward(config.n_embd, config.ff_mult * config.n_embd, config.n_expert,
+                                      top_k=config.top_k, bias=config.bias, dropout=config.dropout)
+        else:
+            self.mlp = FeedForward(config)
+
+    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), cache)  # tokens exchange information
+        return x + self.mlp(self.ln_2(x))  # each token computes on what it gathered
+
+
+class GPT(nn.Module):
+    """Token and position embeddings, ``n_layer`` blocks, a final norm and a linear head
+    whose weight is tied to the token embedding (as in GPT-2)."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)  # learned absolute positions
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.lm_head.weight = self.wte.weight
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():  # GPT-2: scale residual projections by depth
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameters; without the position table by default (the head shares the token table)."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.wpe.weight.numel() if non_embedding else n
+
+    def _check_idx(self, idx: torch.Tensor) -> None:
+        if not isinstance(idx, torch.Tensor) or idx.dtype != torch.long or idx.ndim != 2:
+            raise ValueError(f"idx must be a (B, T) tensor of token ids (int64), got "
+                             f"{getattr(idx, 'dtype', type(idx).__name__)} of shape {tuple(getattr(idx, 'shape', ()))}")
+        if idx.shape[1] > self.config.block_size:
+            raise ValueError(f"idx has {idx.shape[1]} tokens, more than block_size={self.config.block_size}")
+        if idx.numel() and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
+            raise ValueError(f"idx must hold ids in [0, {self.config.vocab_size}), got "
+                             f"[{idx.min().item()}, {idx.max().item()}]")
+
+    def hidden_states(self, idx: torch.Tensor, caches: list[dict] | None = None, start: int = 0) -> torch.Tensor:
+        """The final normalised hidden states (B, T, C): what a text encoder hands on.
+
+        ``caches`` (one dict per block) and ``start`` (the position of ``idx``'s first
+        token) are for generation with a key-value cache."""
+        self._check_idx(idx)
+        B, T = idx.shape
+        if start + T > self.config.block_size:
+            raise ValueError(f"positions up to {start + T} exceed block_size={self.config.block_size}")
+        pos = torch.arange(start, start + T, device=idx.device)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C) + (T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if caches is None else caches[i])
+        return self.ln_f(x)
+
+    def aux_loss(self) -> torch.Tensor | float:
+        """The experts' load-balancing loss of the last forward pass (0 for a dense GPT)."""
+        losses = [b.mlp.aux_loss for b in self.blocks if getattr(b.mlp, "aux_loss", None) is not None]
+        return sum(losses) / len(losses) if losses else 0.0
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, ignore_index: int = -1):
+        """Logits (B, T, V) and, given ``targets`` (B, T), the mean cross-entropy in nats
+        over targets other than ``ignore_index`` (plus the experts' balancing loss)."""
+        logits = self.lm_head(self.hidden_states(idx))  # (B, T, V)
+        if targets is None:
+            return logits, None
+        if targets.shape != idx.shape:
+            raise ValueError(f"targets must have idx's shape {tuple(idx.shape)}, got {tuple(targets.shape)}")
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=ignore_index)
+        if self.config.n_expert and self.training:
+            loss = loss + self.config.aux_loss_weight * self.aux_loss()
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, stop_token: int | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Continue each row of ``idx`` (B, T) by ``max_new_tokens`` tokens.
+
+        ``temperature=0`` is greedy decoding. Rows that produced ``stop_token`` keep
+        repeating it, so the batch stays rectangular; cut them at the first one.
+        """
+        self._check_idx(idx)
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be non-negative, got {max_new_tokens}")
+        done = torch.zeros(len(idx), dtype=torch.bool, device=idx.device)
+        # With room for every new token, cache keys and values; else re-read the last block_size tokens.
+        caches = [{} for _ in self.blocks] if idx.shape[1] + max_new_tokens <= self.config.block_size else None
+        for step in range(max_new_tokens):
+            if caches is None:
+                logits = self.lm_head(self.hidden_states(idx[:, -self.config.block_size:]))
+            elif step == 0:
+                logits = self.lm_head(self.hidden_states(idx, caches))  # the whole prompt at once
+            else:
+                logits = self.lm_head(self.hidden_states(idx[:, -1:], caches, start=idx.shape[1] - 1))
+            next_id = sample_next(logits[:, -1], temperature, top_k, top_p, generator)  # (B,)
+            if stop_token is not None:
+                next_id = torch.where(done, torch.full_like(next_id, stop_token), next_id)
+                done |= next_id == stop_token
+            idx = torch.cat([idx, next_id[:, None]], dim=1)
+            if stop_token is not None and done.all():
+                break
+        return idx
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Draw one token per row of ``logits`` (B, V).
+
+    The logits are divided by ``temperature`` (0 means take the most likely token),
+    then only the ``top_k`` most likely tokens, or the smallest set whose probability
+    reaches ``top_p`` (nucleus sampling), keep their chance; the rest get none.
+    """
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape (B, V), got {tuple(logits.shape)}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be non-negative, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    if top_p is not None and not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        probs = sorted_logits.softmax(dim=-1)
+        # drop a token when the tokens ranked above it already reach top_p
+        drop = probs.cumsum(dim=-1) - probs >= top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    probs = logits.softmax(dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)

@@ -1,0 +1,56 @@
+"""A mixture-of-experts feed-forward layer, routed as in Mixtral: top-2 of n experts.
+
+A small router scores every token against every expert; each token goes to its
+``top_k`` best experts, whose outputs are mixed with the softmax of those ``top_k``
+scores. Only ``top_k`` experts run per token, so the layer holds ``n_expert`` times
+the parameters of one expert but spends about ``top_k`` experts' compute.
+
+Left alone, a router tends to send most tokens to a few experts, which then learn
+fastest and attract still more tokens. The load-balancing loss of the Switch
+Transformer, ``n_expert * sum_i f_i * P_i`` (``f_i`` the share of routing slots
+expert ``i`` received, ``P_i`` its mean router probability), is 1 when the load is
+even and grows as it concentrates; the GPT adds it, weighted, to its loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MoEFeedForward(nn.Module):
+    """``n_expert`` MLPs of width ``hidden``; each token uses ``top_k`` of them."""
+
+    def __init__(self, n_embd: int, hidden: int, n_expert: int, top_k: int = 2, bias: bool = True,
+                 dropout: float = 0.0):
+        super().__init__()
+        if n_expert < 1:
+            raise ValueError(f"n_expert must be at least 1, got {n_expert}")
+        if not 1 <= top_k <= n_expert:
+            raise ValueError(f"top_k must be between 1 and n_expert={n_expert}, got {top_k}")
+        self.n_expert, self.top_k = n_expert, top_k
+        self.router = nn.Linear(n_embd, n_expert, bias=False)
+        self.experts = nn.ModuleList(
+            nn.Sequential(nn.Linear(n_embd, hidden, bias=bias), nn.GELU(), nn.Linear(hidden, n_embd, bias=bias))
+            for _ in range(n_expert)
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.aux_loss: torch.Tensor | None = None
+        self.last_load: torch.Tensor | None = None  # share of routing slots per expert, last batch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        flat = x.reshape(-1, C)  # (N, C), N = B * T tokens
+        router_probs = self.router(flat).softmax(dim=-1)  # (N, E)
+        weights, chosen = router_probs.topk(self.top_k, dim=-1)  # (N, K) each
+        weights = weights / weights.sum(dim=-1, keepdim=True)  # renormalise over the chosen K
+        out = torch.zeros_like(flat)
+        for e, expert in enumerate(self.experts):
+            token, slot = (chosen == e).nonzero(as_tuple=True)  # which tokens chose expert e
+            if len(token):
+                out.index_add_(0, token, weights[token, slot, None] * expert(flat[token]))
+        load = F.one_hot(chosen, self.n_expert).float().sum(dim=(0, 1)) / chosen.numel()  # (E,) f_i
+        self.aux_loss = self.n_expert * (load * router_probs.mean(dim=0)).sum()
+        self.last_load = load.detach()
+        return self.dropout(out.view(B, T, C))
