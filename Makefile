@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Progress bars are for people at a keyboard; executed notebooks in the book stay clean.
 RUN := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: book test lab bench setup clean
+.PHONY: book test lab setup clean
 
 setup: $(STAMP)
 

@@ -35,7 +35,7 @@ def load_photos() -> torch.Tensor:
     from sklearn.datasets import load_sample_images
 
     images = load_sample_images().images
-    return torch.stack([torch.as_tensor(im).permute(2, 0, 1).float() / 255.0 for im in images])
+    return torch.stack([torch.tensor(im).permute(2, 0, 1).float() / 255.0 for im in images])
 
 
 def _cut(region: torch.Tensor, size: int, stride: int) -> torch.Tensor:

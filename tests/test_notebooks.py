@@ -1,0 +1,30 @@
+"""The chapters' shape: stored clean, set up the same way, with exercises and a record."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("*.ipynb"))
+TOC = (Path(__file__).resolve().parent.parent / "_toc.yml").read_text()
+
+
+def test_there_are_chapters():
+    assert CHAPTERS
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_shape(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    markdown = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    sources = ["".join(c["source"]) for c in code]
+    assert all(not c["outputs"] and c["execution_count"] is None for c in code), "store notebooks without outputs"
+    assert markdown[0].startswith("# "), "a chapter opens with its title"
+    assert "utils" in sources[0] and "sys.path" in sources[0], "the first code cell makes utils importable"
+    assert nb["metadata"]["language_info"].get("pygments_lexer") == "ipython3", "set the ipython3 lexer"
+    exercises = [m for m in markdown if m.startswith(":::{exercise}")]
+    solutions = [m for m in markdown if m.startswith(":::{solution-start}")]
+    assert len(exercises) >= 3 and len(solutions) == len(exercises), "three or more exercises, each with a solution"
+    assert any(f'record("{path.stem}"' in s for s in sources), "the chapter records its numbers under its own name"
+    assert f"chapters/{path.stem}" in TOC, "the chapter is in the table of contents"

@@ -1,0 +1,111 @@
+"""Checkers for the GAN chapters: the two losses, the mode-coverage measure, the R1 penalty."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..gan import r1_penalty as _r1_reference
+from ..metrics import mode_coverage as _coverage_reference
+from .core import exercise
+
+
+def _pair(check, result, what: str):
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        check.fail(f"{what} should return a pair, got {type(result).__name__}", "return d_loss, g_loss")
+    return result
+
+
+@exercise("gan_losses")
+def gan_losses(check, answer):
+    """``answer(d_real, d_fake)`` (logits (B,)) -> (discriminator loss, non-saturating generator loss)."""
+    d_real = torch.tensor([2.0, -1.0, 0.5, 0.0])
+    d_fake = torch.tensor([-3.0, 1.0, 0.0, -0.5])
+    d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+    g_loss = F.softplus(-d_fake).mean()
+    d_got, g_got = _pair(check, check.call(answer, d_real, d_fake, what="gan_losses(d_real, d_fake)"),
+                         "gan_losses")
+    check.close(d_got, d_loss, "the discriminator's loss",
+                "D's loss is -log D(x) on real plus -log(1 - D(G(z))) on fake, each averaged over the batch; "
+                "with logits, -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l)")
+    check.passed("the discriminator's loss is the binary cross-entropy of real-vs-fake")
+    saturating = -F.softplus(d_fake).mean()
+    if torch.is_tensor(g_got) and g_got.numel() == 1 and torch.allclose(g_got.double(), saturating.double()):
+        check.fail("the generator's loss is the saturating minimax one, log(1 - D(G(z)))",
+                   "use the non-saturating loss -log D(G(z)) = softplus(-d_fake): it has strong gradients "
+                   "exactly when D confidently rejects the fakes")
+    check.close(g_got, g_loss, "the generator's loss",
+                "the non-saturating generator loss is -log D(G(z)), averaged: softplus(-d_fake).mean()")
+    check.passed("the generator's loss is the non-saturating -log D(G(z))")
+    big = torch.tensor([80.0, -90.0])
+    d_got, g_got = _pair(check, check.call(answer, big, -big, what="gan_losses on logits of +-90"), "gan_losses")
+    check.close(d_got, F.softplus(-big).mean() + F.softplus(big.neg()).mean(), "the discriminator's loss at +-90",
+                "log(sigmoid(l)) underflows for large |l|: write the losses with F.softplus or F.logsigmoid")
+    check.close(g_got, F.softplus(big).mean(), "the generator's loss at +-90",
+                "log(sigmoid(l)) underflows for large |l|: write the losses with F.softplus or F.logsigmoid")
+    check.passed("both losses stay finite and exact for confident logits")
+
+
+@exercise("mode_coverage")
+def mode_coverage(check, answer):
+    """``answer(samples (N, 2), modes (K, 2), std)`` -> (modes covered, share of high-quality samples)."""
+    modes = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    samples = torch.tensor([[0.01, 0.0], [0.02, 0.03], [1.04, 0.0], [0.5, 0.5], [0.0, 0.7], [4.0, 4.0]])
+    std = 0.02  # three standard deviations: 0.06
+    covered, share = _coverage_reference(samples, modes, std)  # 2 modes, 3 of 6 samples
+    result = _pair(check, check.call(answer, samples, modes, std, what="mode_coverage(samples, modes, std)"),
+                   "mode_coverage")
+    got_modes, got_share = result
+    check.close(got_share, torch.tensor(share), "the share of high-quality samples",
+                "a sample is high quality if its distance to the nearest mode is at most 3 * std")
+    check.passed("the share of high-quality samples is right")
+    check.close(got_modes, torch.tensor(float(covered)), "the number of modes covered",
+                "count a mode only if some HIGH-QUALITY sample has it as its nearest mode; a far-away sample "
+                "that happens to be nearest to a mode does not cover it")
+    check.passed("a mode counts as covered only through high-quality samples")
+    gen = torch.Generator().manual_seed(0)
+    ring = torch.stack([torch.cos(torch.arange(8) * 0.785398), torch.sin(torch.arange(8) * 0.785398)], 1) * 2
+    many = ring[torch.randint(0, 5, (2500,), generator=gen)] + 0.03 * torch.randn(2500, 2, generator=gen)
+    covered, share = _coverage_reference(many, ring, 0.02)
+    got_modes, got_share = _pair(check, check.call(answer, many, ring, 0.02, what="mode_coverage on 2,500 points"),
+                                 "mode_coverage")
+    check.close(got_modes, torch.tensor(float(covered)), "modes covered by 2,500 samples near 5 of 8 modes")
+    check.close(got_share, torch.tensor(share), "the high-quality share of 2,500 samples", atol=1e-4)
+    check.passed("2,500 samples on 5 of the ring's 8 modes: 5 modes covered")
+
+
+def _small_discriminator() -> nn.Module:
+    gen = torch.Generator().manual_seed(3)
+    net = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    return net.double()
+
+
+@exercise("r1_penalty")
+def r1_penalty(check, answer):
+    """``answer(discriminator, real (B, 2))`` -> mean over the batch of |grad_x D(x)|^2, graph kept."""
+    net = _small_discriminator()
+    real = torch.randn(32, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    x = real.clone().requires_grad_(True)
+    expected = _r1_reference(net(x), x).detach()
+    got = check.call(answer, net, real.clone(), what="r1_penalty(discriminator, real)")
+    value = check.tensor(got, "the penalty")
+    if value.numel() != 1:
+        check.fail(f"the penalty should be one number, got shape {tuple(value.shape)}",
+                   "square the gradient, sum over the two coordinates, then average over the batch")
+    check.close(value.reshape(()), expected, "the penalty",
+                "take torch.autograd.grad of D(real).sum() with respect to real (which must require grad), "
+                "then the mean over the batch of the squared norm of each sample's gradient")
+    check.passed("the penalty is the mean squared gradient norm of D at the real samples")
+    if not (torch.is_tensor(got) and got.requires_grad):
+        check.fail("the penalty is detached from the discriminator's weights, so it cannot train them",
+                   "pass create_graph=True to torch.autograd.grad")
+    net.zero_grad()
+    got.backward()
+    if all(p.grad is None or p.grad.abs().sum() == 0 for p in net.parameters()):
+        check.fail("the penalty's gradient does not reach the discriminator's weights",
+                   "pass create_graph=True to torch.autograd.grad")
+    check.passed("the penalty keeps its graph, so it trains the discriminator")
