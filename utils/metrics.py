@@ -3,9 +3,16 @@
 * :func:`frechet_distance`: the distance between two Gaussians fitted to features.
 * :func:`mode_coverage`: the modes covered and the share of high-quality samples on a
   2-D mixture, as defined in the VEEGAN and PacGAN papers.
+* :func:`precision_recall`: fidelity and coverage of samples, told apart.
+* :func:`perplexity`, :func:`bits_per_char`: how well a language model predicts text.
+* :func:`bleu`, :func:`rouge`: n-gram overlap with reference texts, equal to sacrebleu's
+  and rouge-score's numbers (the tests check this).
 """
 
 from __future__ import annotations
+
+import re
+from collections import Counter
 
 import numpy as np
 import torch
@@ -58,3 +65,164 @@ def mode_coverage(samples, modes, std: float, threshold: float = 3.0) -> tuple[i
     distance, nearest = torch.cdist(x, m).min(dim=1)
     good = distance <= threshold * std
     return int(nearest[good].unique().numel()), float(good.double().mean())
+
+
+def perplexity(nll_nats) -> float:
+    """``exp`` of the mean negative log-likelihood per token (in nats): the model is as
+    unsure as a uniform choice among this many tokens. Not an accuracy."""
+    nll = torch.as_tensor(nll_nats, dtype=torch.float64).flatten()
+    if nll.numel() == 0:
+        raise ValueError("nll_nats must hold at least one value")
+    if not torch.isfinite(nll).all() or (nll < 0).any():
+        raise ValueError("nll_nats must be finite and non-negative")
+    return float(nll.mean().exp())
+
+
+def bits_per_char(total_nll_nats: float, n_chars: int) -> float:
+    """The total negative log-likelihood of a text (nats) in bits per character."""
+    if not isinstance(n_chars, (int, np.integer)) or n_chars < 1:
+        raise ValueError(f"n_chars must be a positive int, got {n_chars!r}")
+    total = float(total_nll_nats)
+    if not np.isfinite(total) or total < 0:
+        raise ValueError(f"total_nll_nats must be finite and non-negative, got {total}")
+    return total / (n_chars * np.log(2))
+
+
+def _check_pairs(hypotheses, references) -> None:
+    for name, value in (("hypotheses", hypotheses), ("references", references)):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise TypeError(f"{name} must be a list of strings, got {type(value).__name__}")
+        if not value:
+            raise ValueError(f"{name} must not be empty")
+        if not all(isinstance(s, str) for s in value):
+            raise TypeError(f"{name} must hold only strings")
+    if len(hypotheses) != len(references):
+        raise ValueError(f"hypotheses and references must have the same length, "
+                         f"got {len(hypotheses)} and {len(references)}")
+
+
+# The '13a' tokenisation of the WMT evaluation script (mteval-v13a), sacrebleu's default:
+# split off punctuation and symbols; split '.' and ',' unless between digits; split '-' after a digit.
+_PUNCTUATION = re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])")
+_PERIOD_COMMA_AFTER = re.compile(r"([^0-9])([\.,])")
+_PERIOD_COMMA_BEFORE = re.compile(r"([\.,])([^0-9])")
+_DASH_AFTER_DIGIT = re.compile(r"([0-9])(-)")
+
+
+def tokenize_13a(line: str) -> list[str]:
+    """Split a line into tokens the way BLEU's reference implementation does."""
+    line = line.rstrip().replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
+    for entity, char in (("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")):
+        line = line.replace(entity, char)
+    line = f" {line} "
+    line = _PUNCTUATION.sub(r" \1 ", line)
+    line = _PERIOD_COMMA_AFTER.sub(r"\1 \2 ", line)
+    line = _PERIOD_COMMA_BEFORE.sub(r" \1 \2", line)
+    line = _DASH_AFTER_DIGIT.sub(r"\1 \2 ", line)
+    return line.split()
+
+
+def _ngrams(tokens: list[str], n: int) -> Counter:
+    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+
+
+def bleu(hypotheses: list[str], references: list[str], max_n: int = 4) -> float:
+    """Corpus BLEU from 0 to 100 with one reference per hypothesis, as sacrebleu computes it
+    by default: 13a tokens, clipped n-gram precisions pooled over the corpus, their geometric
+    mean, a brevity penalty, and 'exp' smoothing (the k-th n-gram order with no match
+    counts as precision 1 / (2^k * total))."""
+    _check_pairs(hypotheses, references)
+    correct, total = np.zeros(max_n), np.zeros(max_n)
+    hyp_len = ref_len = 0
+    for hypothesis, reference in zip(hypotheses, references):
+        hyp, ref = tokenize_13a(hypothesis), tokenize_13a(reference)
+        hyp_len, ref_len = hyp_len + len(hyp), ref_len + len(ref)
+        for n in range(1, max_n + 1):
+            h, r = _ngrams(hyp, n), _ngrams(ref, n)
+            correct[n - 1] += sum(min(count, r[gram]) for gram, count in h.items())
+            total[n - 1] += max(len(hyp) - n + 1, 0)
+    if not correct.any():
+        return 0.0  # no n-gram matches at all: smoothing does not give credit for nothing
+    log_precisions, halvings = [], 1.0
+    for n in range(max_n):
+        if total[n] == 0:
+            break  # the remaining orders keep precision 0
+        if correct[n] == 0:
+            halvings *= 2
+            log_precisions.append(np.log(100.0 / (halvings * total[n])))
+        else:
+            log_precisions.append(np.log(100.0 * correct[n] / total[n]))
+    if hyp_len == 0 or len(log_precisions) < max_n:
+        return 0.0
+    penalty = 1.0 if hyp_len >= ref_len else np.exp(1 - ref_len / hyp_len)
+    return float(penalty * np.exp(sum(log_precisions) / max_n))
+
+
+_STEMMER = None
+
+
+def rouge_tokens(text: str) -> list[str]:
+    """ROUGE's tokens: lower case, runs of letters and digits, words over 3 letters Porter-stemmed."""
+    global _STEMMER
+    if _STEMMER is None:
+        from nltk.stem import porter  # the stemmer of the original ROUGE toolkit's Python port
+
+        _STEMMER = porter.PorterStemmer()
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    return [_STEMMER.stem(w) if len(w) > 3 else w for w in words]
+
+
+def _f_measure(overlap: float, hyp_count: int, ref_count: int) -> float:
+    precision = overlap / hyp_count if hyp_count else 0.0
+    recall = overlap / ref_count if ref_count else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+
+
+def _lcs_length(a: list[str], b: list[str]) -> int:
+    previous = [0] * (len(b) + 1)
+    for x in a:
+        current = [0]
+        for j, y in enumerate(b):
+            current.append(previous[j] + 1 if x == y else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def rouge(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    """Mean ROUGE-1, ROUGE-2 and ROUGE-L F-measures (0 to 1) over hypothesis/reference pairs.
+
+    ROUGE-n counts the n-grams a summary shares with its reference; ROUGE-L the longest
+    common subsequence of their tokens, which rewards the right order without demanding
+    contiguity."""
+    _check_pairs(hypotheses, references)
+    scores = {"rouge1": [], "rouge2": [], "rougeL": []}
+    for hypothesis, reference in zip(hypotheses, references):
+        hyp, ref = rouge_tokens(hypothesis), rouge_tokens(reference)
+        for n in (1, 2):
+            h, r = _ngrams(hyp, n), _ngrams(ref, n)
+            overlap = sum(min(count, r[gram]) for gram, count in h.items())
+            scores[f"rouge{n}"].append(_f_measure(overlap, sum(h.values()), sum(r.values())))
+        scores["rougeL"].append(_f_measure(_lcs_length(hyp, ref), len(hyp), len(ref)))
+    return {name: float(np.mean(values)) for name, values in scores.items()}
+
+
+def precision_recall(real_features, fake_features, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall of Kynkaanniemi et al. (2019), from features (N, D).
+
+    Around every real sample, a ball reaching its k-th nearest real neighbour; their union
+    estimates the real manifold. Precision is the share of fake samples inside it (fidelity);
+    recall, symmetrically, the share of real samples inside the fake manifold (coverage)."""
+    real = torch.as_tensor(_features(real_features, "real_features"))
+    fake = torch.as_tensor(_features(fake_features, "fake_features"))
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real_features and fake_features must have the same width, "
+                         f"got {real.shape[1]} and {fake.shape[1]}")
+    if not isinstance(k, int) or not 1 <= k < min(len(real), len(fake)):
+        raise ValueError(f"k must be an int from 1 to one less than the smaller set's size, got {k!r}")
+
+    def inside(points, support):
+        # k-th neighbour distance within `support` (column 0 of the sorted row is the point itself)
+        radii = torch.cdist(support, support).sort(dim=1).values[:, k]
+        return (torch.cdist(points, support) <= radii[None, :]).any(dim=1).double().mean().item()
+
+    return inside(fake, real), inside(real, fake)
