@@ -24,13 +24,18 @@ book: $(STAMP)
 	$(RUN) $(BIN)/jupyter-book build . --path-output .
 
 # Lint, unit tests, every notebook once under nbval (its outputs go into the execution cache),
-# then the book from that cache with warnings as errors.
+# then the book from that cache with warnings as errors, then the built book's links and, in a
+# headless Chromium with no network, its pages (tests/browser; they skip, saying so, without Chromium).
 test: $(STAMP)
-	$(BIN)/ruff check utils tests chapters
-	$(RUN) $(BIN)/python -m pytest tests -q
+	$(BIN)/ruff check utils tests chapters book/_ext
+	$(RUN) $(BIN)/python -m pytest tests -q --ignore=tests/browser
 	$(RUN) $(BIN)/python -m pytest -p tests.nbval_cache --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 -q chapters
 	$(RUN) $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "SKIPPING the browser tests: no /usr/bin/chromium or /usr/bin/chromedriver" \
+			"(apt-get install chromium chromium-driver); only the links are checked."; fi
+	$(BIN)/python -m pytest tests/browser -q -rs
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

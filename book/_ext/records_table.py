@@ -1,0 +1,90 @@
+"""A Sphinx extension that turns the chapters' records into the results page's table.
+
+Each chapter writes ``_build/records/<chapter>.json`` while it runs (``utils.record``).
+The ``records-table`` directive leaves a placeholder; the table is built when the page is
+written, after every chapter has been read and so executed, and the page is rebuilt on
+every build so that it always shows the latest records.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+
+class records_placeholder(nodes.General, nodes.Element):
+    pass
+
+
+class RecordsTable(SphinxDirective):
+    def run(self):
+        self.env.note_dependency(__file__)
+        self.env.metadata[self.env.docname]["records_page"] = True
+        return [records_placeholder()]
+
+
+def _records(root: Path) -> list[dict]:
+    rows = []
+    for path in sorted((root / "_build" / "records").glob("*.json")):
+        if path.name == "summary.json":
+            continue
+        try:
+            rows.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return rows
+
+
+def _table(records: list[dict]) -> nodes.Node:
+    headers = ["chapter", "metric", "value", "seconds", "MFU", "profile", "device"]
+    table = nodes.table(classes=["records-table"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    group.extend(nodes.colspec(colwidth=1) for _ in headers)
+
+    def row(cells):
+        line = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += nodes.paragraph(text=str(cell))
+            line += entry
+        return line
+
+    head = nodes.thead()
+    head += row(headers)
+    group += head
+    body = nodes.tbody()
+    for record in records:
+        mfu = f"{record['mfu']:.2f}" if "mfu" in record else ""
+        for i, (name, value) in enumerate(record.get("metrics", {}).items()):
+            first = i == 0
+            body += row([record.get("chapter", "") if first else "", name, f"{value:.4g}",
+                         record.get("seconds", "") if first else "", mfu if first else "",
+                         record.get("profile", "") if first else "", record.get("device", "") if first else ""])
+    group += body
+    return table
+
+
+def _fill(app, doctree, docname):
+    for placeholder in doctree.findall(records_placeholder):
+        records = _records(Path(app.srcdir))
+        if records:
+            placeholder.replace_self(_table(records))
+        else:
+            note = nodes.paragraph(text="No records yet: run `make book` or `make test` to execute the chapters.")
+            placeholder.replace_self(note)
+
+
+def _always_outdated(app, env, added, changed, removed):
+    return [doc for doc, meta in env.metadata.items() if meta.get("records_page")]
+
+
+def setup(app):
+    app.add_node(records_placeholder)
+    app.add_directive("records-table", RecordsTable)
+    app.connect("doctree-resolved", _fill)
+    app.connect("env-get-outdated", _always_outdated)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

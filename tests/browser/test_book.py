@@ -1,0 +1,152 @@
+"""The built book in a real headless Chromium, with no network but the book itself.
+
+For every page of the table of contents: it loads with no console error and nothing
+requested from another host, its math is typeset by MathJax, and every image has loaded.
+For every chapter: a solution dropdown opens on click, and a search for a word of its title
+finds it. Pages are found in _build/html, so a new chapter is covered as soon as it is built.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from tests.browser.conftest import off_host_requests, require_page, screenshot
+
+# Wait for MathJax (when the page loads it) and for every image, then report what the page shows.
+INSPECT = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const images = Array.from(document.images);
+  images.forEach((img) => { img.loading = "eager"; });
+  await Promise.all(images.map((img) => img.complete ? null :
+    new Promise((resolve) => { img.addEventListener("load", resolve); img.addEventListener("error", resolve); })));
+  done({
+    mathjax: !!(window.MathJax && MathJax.startup),
+    math: document.querySelectorAll(".math, span.math, div.math").length,
+    typeset: document.querySelectorAll("mjx-container").length,
+    // The TeX of every formula with an error or an undefined macro (which MathJax prints in red)
+    errors: window.MathJax && MathJax.startup && MathJax.startup.document
+      ? Array.from(MathJax.startup.document.math)
+          .filter((m) => /<merror|mathcolor="red"/.test(MathJax.startup.toMML(m.root))).map((m) => m.math)
+      : [],
+    untypeset: Array.from(document.querySelectorAll(".math"))
+      .filter((e) => !e.querySelector("mjx-container")).map((e) => e.textContent.slice(0, 80)),
+    images: images.map((img) => ({src: img.currentSrc || img.src, width: img.naturalWidth})),
+  });
+})().catch((error) => done({failure: String(error)}));
+"""
+
+_reports: dict[str, dict] = {}
+
+
+def load(driver, site, page: str) -> dict:
+    """Open a page; return its console errors, off-host requests, math and images."""
+    driver.get_log("browser")  # drop what earlier pages left in the logs
+    driver.get_log("performance")
+    started = time.perf_counter()
+    driver.get(urljoin(site, page))
+    report = driver.execute_async_script(INSPECT)
+    assert "failure" not in report, f"{page}: inspecting the page failed: {report.get('failure')}"
+    report["seconds"] = time.perf_counter() - started
+    report["console"] = [
+        e["message"]
+        for e in driver.get_log("browser")
+        # Chromium asks every site for /favicon.ico by itself; the book has none, and that is no page error.
+        if e["level"] == "SEVERE" and "/favicon.ico - " not in e["message"]
+    ]
+    report["off_host"] = off_host_requests(driver.get_log("performance"), site)
+    screenshot(driver, page.replace("/", "_").removesuffix(".html") + ".png")
+    return report
+
+
+@pytest.fixture
+def report(driver, site, page):
+    require_page(page)
+    if page not in _reports:
+        _reports[page] = load(driver, site, page)
+    return _reports[page]
+
+
+def test_page_loads_without_errors_or_network(report, page):
+    assert not report["off_host"], f"{page} tried to load from another host: {report['off_host']}"
+    assert not report["console"], f"{page} logged console errors: {report['console']}"
+
+
+def test_math_is_typeset(report, page):
+    if report["math"] == 0:
+        pytest.skip(f"{page} has no math")
+    assert report["mathjax"], f"{page} has {report['math']} math elements but MathJax did not load"
+    assert not report["errors"], f"{page}: MathJax could not typeset: {report['errors']}"
+    assert not report["untypeset"], f"{page}: math left untypeset: {report['untypeset']}"
+    assert report["typeset"] >= report["math"]
+
+
+def test_every_image_loads(report, page):
+    broken = [img["src"] for img in report["images"] if img["width"] == 0]
+    assert not broken, f"{page}: images that did not load: {broken}"
+
+
+def test_solution_dropdown_opens(driver, site, chapter):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    require_page(chapter)
+    driver.get(urljoin(site, chapter))
+    solutions = driver.find_elements(By.CSS_SELECTOR, ".solution.dropdown")
+    assert solutions, f"{chapter} has no solution folded in a dropdown (every chapter has exercises)"
+    solution = solutions[0]
+    body = solution.find_element(By.CSS_SELECTOR, ":scope > :not(.admonition-title)")
+    WebDriverWait(driver, 30).until(lambda d: solution.find_elements(By.CSS_SELECTOR, ".toggle-button"))
+    assert not body.is_displayed(), f"{chapter}: the first solution is shown before it is opened"
+    button = solution.find_element(By.CSS_SELECTOR, ".toggle-button")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+    button.click()
+    WebDriverWait(driver, 10).until(lambda d: body.is_displayed())
+    assert "toggle-hidden" not in solution.get_attribute("class")
+
+
+def title_word(driver, site, chapter: str) -> str:
+    """The longest word of a chapter's title: a word that should find the chapter."""
+    driver.get(urljoin(site, chapter))
+    title = driver.execute_script("return document.querySelector('article h1, main h1')?.textContent || ''")
+    words = re.findall(r"[A-Za-z]{4,}", title)
+    assert words, f"{chapter}: no word in its title {title!r}"
+    return max(words, key=len).lower()
+
+
+def test_search_finds_the_chapter(driver, site, chapter):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    require_page(chapter)
+    word = title_word(driver, site, chapter)
+    driver.get(urljoin(site, f"search.html?q={word}"))
+    # Sphinx's search writes its summary ("Search finished, found ...") when it has listed every result.
+    WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script(
+            "const s = document.querySelector('#search-results .search-summary');"
+            "return !!(s && s.textContent.trim()) && Search._pulse_status === -1;"
+        )
+    )
+    links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#search-results ul.search a")]
+    found = {urlsplit(link).path.lstrip("/") for link in links}
+    assert chapter in found, f"searching {word!r} did not find {chapter}; it found {sorted(found)}"
+
+
+def test_landing_page(driver, site):
+    """The site's root redirects to the introduction, which shows the book's title and table of contents."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(site)
+    WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("book/intro.html"))
+    screenshot(driver, "landing.png")
+    toc = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "nav.bd-docs-nav a")]
+    assert any("/chapters/" in href for href in toc), f"the landing page lists no chapter: {toc}"
