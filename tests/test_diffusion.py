@@ -94,3 +94,17 @@ def test_ddim_step_to_level_one_returns_x0_and_keeps_shapes():
     ab = D.cosine_schedule(10).alpha_bar[5]
     assert torch.allclose(D.ddim_step(xt, eps, ab, 1.0), x0, atol=1e-5)
     assert D.ddim_timesteps(D.cosine_schedule(10), 10) == list(range(9, -1, -1))
+
+
+def test_ddim_with_eta_one_also_recovers_a_point_mass_and_rejects_bad_eta():
+    schedule, c = D.cosine_schedule(50), torch.tensor([0.2, 0.4])
+    ab = schedule.alpha_bar
+
+    def oracle(x, t):
+        a = ab[t].view(-1, 1)
+        return (x - a.sqrt() * c) / (1 - a).sqrt()
+
+    sample = D.ddim_sample(oracle, (20, 2), schedule, 10, generator=torch.Generator().manual_seed(0), eta=1.0)
+    assert torch.allclose(sample, c.expand(20, 2), atol=1e-3)
+    with pytest.raises(ValueError, match="eta"):
+        D.ddim_sample(oracle, (2, 2), schedule, 5, eta=2.0)

@@ -189,14 +189,30 @@ def ddim_timesteps(schedule: Schedule, sample_steps: int) -> list[int]:
 
 @torch.no_grad()
 def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, generator: torch.Generator | None = None,
-                device="cpu", clip: tuple[float, float] | None = None, **model_kwargs) -> torch.Tensor:
-    """Deterministic DDIM sampling in ``sample_steps`` model calls (the same trained model as DDPM)."""
+                device="cpu", clip: tuple[float, float] | None = None, eta: float = 0.0,
+                **model_kwargs) -> torch.Tensor:
+    """DDIM sampling in ``sample_steps`` model calls (the same trained model as DDPM).
+
+    ``eta = 0`` is the deterministic sampler; ``eta = 1`` adds fresh noise at each jump, as
+    much as ancestral sampling would over the same jump (the family of Song et al., 2021).
+    """
     shape = _check_shape(shape)
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must lie in [0, 1], got {eta}")
     ab = schedule.alpha_bar.double()
     steps = ddim_timesteps(schedule, sample_steps)
     x = torch.randn(shape, generator=generator).to(device)
     for i, step in enumerate(steps):
         t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        ab_prev = ab[steps[i + 1]].item() if i + 1 < len(steps) else 1.0
-        x = ddim_step(x, model(x, t, **model_kwargs), ab[step].item(), ab_prev, clip)
+        ab_t, ab_prev = ab[step].item(), ab[steps[i + 1]].item() if i + 1 < len(steps) else 1.0
+        eps = model(x, t, **model_kwargs)
+        if eta == 0:
+            x = ddim_step(x, eps, ab_t, ab_prev, clip)
+            continue
+        x0 = _clip(predict_x0(x, eps, ab_t), clip)
+        eps = (x - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t)
+        sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev))
+        x = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - sigma**2, 0.0)) * eps
+        if sigma > 0:
+            x = x + sigma * torch.randn(shape, generator=generator).to(device)
     return x
