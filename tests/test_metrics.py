@@ -10,7 +10,7 @@ from utils.metrics import frechet_distance, mode_coverage
 
 def reference_fd(a, b):
     mu_a, mu_b = a.mean(0), b.mean(0)
-    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    ca, cb = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
     root = scipy.linalg.sqrtm(ca @ cb).real
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(ca + cb - 2 * root))
 

@@ -43,7 +43,7 @@ def frechet_distance(features_a, features_b) -> float:
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"features_a and features_b must have the same width, got {a.shape[1]} and {b.shape[1]}")
     mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
     eig = np.linalg.eigvals(cov_a @ cov_b).real.clip(min=0)
     distance = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(eig).sum()
     return float(max(distance, 0.0))

@@ -77,11 +77,17 @@ def batch_sampler(*tensors: torch.Tensor, batch_size: int, seed: int = 0) -> Cal
 _PEAKS: dict[tuple[str, str], float] = {}
 
 
-def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> float:
-    """The machine's measured matrix-multiply speed in FLOP/s (best of several runs)."""
+def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                      fresh: bool = False) -> float:
+    """The machine's measured matrix-multiply speed in FLOP/s (best of several runs).
+
+    The value is kept for the process; ``fresh=True`` measures again, which matters when
+    other work shares the machine: a peak measured under a different load than the
+    training it is compared with gives a meaningless utilisation.
+    """
     device = torch.device(device)
     key = (str(device), str(dtype))
-    if key not in _PEAKS:
+    if fresh or key not in _PEAKS:
         n = 1024 if device.type == "cpu" else 8192
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
@@ -202,7 +208,8 @@ def train(
     bar.close()
     history.seconds += timed_seconds
     if timed_steps:
-        peak = matmul_peak_flops(device)
+        # A long run is compared with a peak measured now, under the same load.
+        peak = matmul_peak_flops(device, fresh=timed_seconds > 2.0)
         history.mfu = history.flops_per_step * timed_steps / timed_seconds / peak
     if end == steps or evaluate is not None:
         run_evaluation(end)
