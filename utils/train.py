@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -79,7 +80,7 @@ _PEAKS: dict[tuple[str, str], float] = {}
 
 def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                       fresh: bool = False) -> float:
-    """The machine's measured matrix-multiply speed in FLOP/s (best of several runs).
+    """The machine's measured matrix-multiply speed in FLOP/s (median of ten runs).
 
     The value is kept for the process; ``fresh=True`` measures again, which matters when
     other work shares the machine: a peak measured under a different load than the
@@ -91,14 +92,16 @@ def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
         n = 1024 if device.type == "cpu" else 8192
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
-        best = math.inf
-        for _ in range(6):
+        times = []
+        for _ in range(12):
             _synchronize(device)
             start = time.perf_counter()
             a @ b
             _synchronize(device)
-            best = min(best, time.perf_counter() - start)
-        _PEAKS[key] = 2 * n**3 / best
+            times.append(time.perf_counter() - start)
+        # The median of the runs after two warm-ups: the best single run catches rare bursts
+        # of clock speed that training never sees.
+        _PEAKS[key] = 2 * n**3 / statistics.median(times[2:])
     return _PEAKS[key]
 
 
@@ -148,7 +151,7 @@ def train(
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr, betas=betas,
+        lr=lr, betas=betas, fused=True,
     )
     history, start = History(), 0
     if checkpoint is not None and os.path.exists(checkpoint):
@@ -209,7 +212,7 @@ def train(
     history.seconds += timed_seconds
     if timed_steps:
         # A long run is compared with a peak measured now, under the same load.
-        peak = matmul_peak_flops(device, fresh=timed_seconds > 2.0)
+        peak = matmul_peak_flops(device, fresh=timed_seconds > 0.5)
         history.mfu = history.flops_per_step * timed_steps / timed_seconds / peak
     if end == steps or evaluate is not None:
         run_evaluation(end)
