@@ -6,6 +6,10 @@
 * ``plot``: image grids, loss curves, 2-D scatter and density plots.
 * ``metrics``: numbers that score generative models.
 * ``judge``: the digit classifier that scores generated digits (FD-digits).
+* ``tokenizer``: characters with byte fallback, and byte-pair encoding from scratch.
+* ``gpt``: the GPT (and ``moe``, its mixture-of-experts feed-forward layer).
+* ``gan``: GAN building blocks (seed-parallel MLPs, the R1 penalty).
+* ``diffusion`` and ``unet``: noise schedules, the DDPM loss, DDPM and DDIM sampling; the U-Net.
 * ``checks``: the exercise checkers.
 * ``record``: one call to record a chapter's numbers.
 """
