@@ -108,6 +108,10 @@ def driver():
         "--disable-component-update",
         "--disable-sync",
         "--disable-extensions",
+        # Timers run at full speed even when Chromium thinks the page is in the background.
+        "--disable-background-timer-throttling",
+        "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
         "--window-size=1280,1000",
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         f"--user-data-dir={profile}",

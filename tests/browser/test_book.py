@@ -122,19 +122,34 @@ def title_word(driver, site, chapter: str) -> str:
 
 
 def test_search_finds_the_chapter(driver, site, chapter):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     require_page(chapter)
     word = title_word(driver, site, chapter)
-    driver.get(urljoin(site, f"search.html?q={word}"))
-    # Sphinx's search writes its summary ("Search finished, found ...") when it has listed every result.
-    WebDriverWait(driver, 60).until(
-        lambda d: d.execute_script(
-            "const s = document.querySelector('#search-results .search-summary');"
-            "return !!(s && s.textContent.trim()) && Search._pulse_status === -1;"
-        )
+    search_state = (
+        # Search is a top-level const of Sphinx's searchtools.js: in scope, but not a property of window.
+        "const s = document.querySelector('#search-results .search-summary');"
+        "const ok = typeof Search !== 'undefined';"
+        "return {summary: s ? s.textContent.trim() : null, pulse: ok ? Search._pulse_status : null,"
+        " index: ok && !!Search._index, queued: ok ? Search._queued_query : null};"
     )
+    # Sphinx's search writes its summary ("Search finished, found ...") when it has listed every result.
+    # The page is loaded afresh once if that does not happen in time (a slow, loaded CI machine), and the
+    # failure then says where the search stood and what the console printed.
+    for attempt in (1, 2):
+        driver.get(urljoin(site, f"search.html?q={word}"))
+        try:
+            WebDriverWait(driver, 45).until(lambda d: (lambda st: st["summary"] and st["pulse"] == -1)(
+                d.execute_script(search_state)))
+            break
+        except TimeoutException:
+            if attempt == 2:
+                state = driver.execute_script(search_state)
+                console = [entry["message"] for entry in driver.get_log("browser")]
+                pytest.fail(f"searching {word!r} did not finish in 45 s, twice: the search stood at {state}; "
+                            f"the console printed {console}")
     links = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#search-results ul.search a")]
     found = {urlsplit(link).path.lstrip("/") for link in links}
     assert chapter in found, f"searching {word!r} did not find {chapter}; it found {sorted(found)}"
