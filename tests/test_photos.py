@@ -16,12 +16,21 @@ def test_patches_shapes_ranges_and_disjoint_regions():
     assert data.train.shape == (300, 3, 16, 16) and data.test.shape == (100, 3, 16, 16)
     assert 0 <= data.train.min() and data.train.max() <= 1
     full = load_photo_patches(16)
-    # Held-out patches tile the right quarter of both photographs without overlap.
-    width = 640 - int(640 * P.TRAIN_FRACTION)
-    assert len(full.test) == 2 * (427 // 16) * (width // 16)
+    # Held-out patches tile every fourth 64-pixel band of both photographs without overlap.
+    bands = 640 // P.BAND // P.HELD_OUT_EVERY
+    assert len(full.test) == 2 * bands * (427 // 16) * (P.BAND // 16)
     photos = P.load_photos()
-    cut = int(640 * P.TRAIN_FRACTION)
-    assert torch.equal(full.test[0], photos[0, :, :16, cut:cut + 16])
+    first = (P.HELD_OUT_EVERY - 1) * P.BAND
+    assert torch.equal(full.test[0], photos[0, :, :16, first:first + 16])
+    # No training patch shares a pixel column with a held-out band.
+    held_out_columns = {c for k in range(640 // P.BAND) if k % P.HELD_OUT_EVERY == P.HELD_OUT_EVERY - 1
+                        for c in range(k * P.BAND, (k + 1) * P.BAND)}
+    train = P.load_photo_patches(16, stride=16).train
+    starts = [c for k in range(640 // P.BAND) if k % P.HELD_OUT_EVERY != P.HELD_OUT_EVERY - 1
+              for c in range(k * P.BAND, (k + 1) * P.BAND - 15, 16)]
+    assert not held_out_columns & {c + i for c in starts for i in range(16)}
+    assert len(train) == 2 * (427 // 16) * len(starts)
+    assert torch.equal(train[0], photos[0, :, :16, :16])
 
 
 def test_downsample_averages_blocks_and_bicubic_keeps_constants():
