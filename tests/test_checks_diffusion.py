@@ -25,6 +25,22 @@ def ref_ddim_step(x_t, eps, ab_t, ab_prev):
     return ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
 
 
+def ref_match(a, b):
+    lo = min(a.min(), b.min())
+    n = int(max(a.max(), b.max()) - lo) + 1
+    pa = torch.bincount(a - lo, minlength=n) / len(a)
+    pb = torch.bincount(b - lo, minlength=n) / len(b)
+    return 1 - 0.5 * (pa - pb).abs().sum()
+
+
+def ref_noise(x_t, x0, ab):
+    return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+
+def ref_psnr(images, reference):
+    return 10 * torch.log10(1 / (images - reference).pow(2).mean())
+
+
 CASES = {
     "q_sample": (ref_q_sample, [
         lambda x0, t, noise, ab: torch.zeros(3),  # wrong shape
@@ -41,6 +57,23 @@ CASES = {
     "ddim_step": (ref_ddim_step, [
         lambda x_t, eps, ab_t, ab_prev: x_t[:1],  # wrong shape
         lambda x_t, eps, ab_t, ab_prev: ab_prev.sqrt() * x_t + (1 - ab_prev).sqrt() * eps,  # near miss: no x0
+    ]),
+    "histogram_match": (ref_match, [
+        lambda a, b: "high",  # not a number
+        lambda a, b: torch.ones(2),  # not one number
+        lambda a, b: 1 - (torch.bincount(a, minlength=20)[:20] / len(a)
+                          - torch.bincount(b, minlength=20)[:20] / len(b)).abs().sum(),  # near miss: no 0.5
+        lambda a, b: 1 - 0.5 * (torch.bincount(a, minlength=20)[:20]
+                                - torch.bincount(b, minlength=20)[:20]).abs().sum() / len(a),  # counts, not shares
+    ]),
+    "noise_from_x0": (ref_noise, [
+        lambda x_t, x0, ab: x_t - x0,  # near miss
+        lambda x_t, x0, ab: (x_t - ab * x0) / (1 - ab),  # no square roots
+    ]),
+    "psnr": (ref_psnr, [
+        lambda images, reference: 10 * torch.log10(1 / (images - reference).pow(2).mean((1, 2, 3))),  # per image
+        lambda images, reference: 20 * torch.log10(1 / (images - reference).pow(2).mean()),  # 20, not 10
+        lambda images, reference: 10 * torch.log10(1 / (images - reference).pow(2).mean((1, 2, 3))).mean(),  # mean
     ]),
 }
 

@@ -108,3 +108,24 @@ def test_ddim_with_eta_one_also_recovers_a_point_mass_and_rejects_bad_eta():
     assert torch.allclose(sample, c.expand(20, 2), atol=1e-3)
     with pytest.raises(ValueError, match="eta"):
         D.ddim_sample(oracle, (2, 2), schedule, 5, eta=2.0)
+
+
+def test_x0_target_and_its_noise_wrapper():
+    schedule = D.cosine_schedule(20)
+    x0 = torch.full((16, 2), 0.5)
+    # A network that always answers the true picture has zero x0 loss...
+    assert D.ddpm_loss(lambda x, t: torch.full_like(x, 0.5), x0, schedule, target="x0").item() == 0
+    with pytest.raises(ValueError, match="target"):
+        D.ddpm_loss(lambda x, t: x, x0, schedule, target="v")
+    # ...and, wrapped, the samplers draw exactly that picture.
+    wrapped = D.NoiseFromX0(lambda x, t: torch.full_like(x, 0.5), schedule)
+    for sample in (D.ddpm_sample(wrapped, (8, 2), schedule, generator=torch.Generator().manual_seed(0)),
+                   D.ddim_sample(wrapped, (8, 2), schedule, 5, generator=torch.Generator().manual_seed(0))):
+        assert torch.allclose(sample, x0[:8], atol=1e-4)
+    # noise_from_x0 inverts q_sample.
+    gen = torch.Generator().manual_seed(1)
+    images, noise = torch.randn(4, 1, 3, 3, generator=gen), torch.randn(4, 1, 3, 3, generator=gen)
+    t = torch.tensor([0, 5, 12, 19])
+    x_t = D.q_sample(images, t, noise, schedule)
+    ab = schedule.alpha_bar[t].view(-1, 1, 1, 1)
+    assert torch.allclose(D.noise_from_x0(x_t, images, ab), noise, atol=1e-4)

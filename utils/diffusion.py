@@ -7,7 +7,8 @@ images (B, C, H, W) go through the same functions.
 * :func:`linear_schedule`, :func:`cosine_schedule`: the noise levels ``beta_t`` and
   ``alpha_bar_t = prod_{s<=t} (1 - beta_s)`` for ``t = 0 .. T-1``.
 * :func:`q_sample`: a draw from ``q(x_t | x_0)`` in closed form, no loop over steps.
-* :func:`ddpm_loss`: the "predict the noise" loss of Ho et al. (2020).
+* :func:`ddpm_loss`: the "predict the noise" loss of Ho et al. (2020), or "predict the picture"
+  (``target="x0"``), with :class:`NoiseFromX0` to sample from such a network.
 * :func:`ddpm_sample`: ancestral sampling, all ``T`` steps.
 * :func:`ddim_step`, :func:`ddim_sample`: deterministic sampling in a few steps (Song et al., 2021).
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -113,12 +115,45 @@ def q_sample(x0: torch.Tensor, t, noise: torch.Tensor, schedule: Schedule) -> to
 
 
 def ddpm_loss(model, x0: torch.Tensor, schedule: Schedule, generator: torch.Generator | None = None,
-              **model_kwargs) -> torch.Tensor:
-    """``E_{t, eps} |eps - model(x_t, t)|^2`` with ``t`` uniform and ``eps`` standard normal."""
+              target: str = "eps", **model_kwargs) -> torch.Tensor:
+    """The training loss at a uniform random step ``t`` with standard normal noise ``eps``.
+
+    ``target="eps"``: ``|eps - model(x_t, t)|^2``, the network predicts the noise (Ho et al.).
+    ``target="x0"``: ``|x0 - model(x_t, t)|^2``, the network predicts the clean picture; wrap
+    it in :class:`NoiseFromX0` to sample with it.
+    """
+    if target not in ("eps", "x0"):
+        raise ValueError(f"target must be 'eps' (predict the noise) or 'x0' (predict the picture), got {target!r}")
     _check_batch(x0, torch.zeros(len(x0), dtype=torch.long), schedule)
     t = torch.randint(schedule.steps, (len(x0),), generator=generator).to(x0.device)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    return F.mse_loss(model(q_sample(x0, t, noise, schedule), t, **model_kwargs), noise)
+    prediction = model(q_sample(x0, t, noise, schedule), t, **model_kwargs)
+    return F.mse_loss(prediction, noise if target == "eps" else x0)
+
+
+def noise_from_x0(x_t: torch.Tensor, x0: torch.Tensor, alpha_bar_t) -> torch.Tensor:
+    """The noise that takes ``x0`` to ``x_t``: ``(x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t)``.
+
+    ``alpha_bar_t`` is a number or a tensor that broadcasts against ``x_t``.
+    """
+    ab = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype, device=x_t.device)
+    return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+
+class NoiseFromX0(nn.Module):
+    """A network trained with ``target="x0"``, seen from the samplers as one that predicts the noise.
+
+    ``NoiseFromX0(net, schedule)(x_t, t, **kwargs)`` returns ``noise_from_x0(x_t, net(x_t, t, **kwargs),
+    alpha_bar[t])``; the samplers turn that back into the same ``x0`` estimate, so nothing is lost.
+    """
+
+    def __init__(self, net: nn.Module, schedule: Schedule):
+        super().__init__()
+        self.net, self.schedule = net, schedule
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, **model_kwargs) -> torch.Tensor:
+        ab = _per_sample(self.schedule.alpha_bar.to(x_t.device), t, x_t)
+        return noise_from_x0(x_t, self.net(x_t, t, **model_kwargs), ab)
 
 
 def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t) -> torch.Tensor:

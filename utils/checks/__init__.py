@@ -5,11 +5,11 @@ One module per chapter topic holds its checkers; :mod:`utils.checks.core` the fr
 """
 
 from .classification import bayes_posterior, fit_class_gaussians, sigmoid_cross_entropy
-from .diffusion import ddim_step, diffusion_loss, q_sample
+from .diffusion import ddim_step, diffusion_loss, histogram_match, noise_from_x0, psnr, q_sample
 from .gans import gan_losses, mode_coverage, r1_penalty
 from .language import attention, causal_mask, encode_with_merges, merge_pair, pair_counts, top_k_probs
 
 __all__ = ["bayes_posterior", "fit_class_gaussians", "sigmoid_cross_entropy",
-           "ddim_step", "diffusion_loss", "q_sample",
+           "ddim_step", "diffusion_loss", "histogram_match", "noise_from_x0", "psnr", "q_sample",
            "gan_losses", "mode_coverage", "r1_penalty",
            "attention", "causal_mask", "encode_with_merges", "merge_pair", "pair_counts", "top_k_probs"]

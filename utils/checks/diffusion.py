@@ -1,4 +1,5 @@
-"""Checkers for chapter 6: the forward process, the training loss, one DDIM step."""
+"""Checkers for the diffusion chapters: the forward process, the training loss, one DDIM step (chapter 6);
+how well two histograms match, the noise behind a predicted picture, PSNR (chapter 7)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,72 @@ def ddim_step(check, answer):
     check.close(got, D.predict_x0(x_t, eps, ab_t), "the last step (alpha_bar_prev = 1)",
                 "at alpha_bar_prev = 1 there is no noise left: the step returns the estimate of x0")
     check.passed("the last step returns the estimate of x0")
+
+
+def _number(check, value, what: str) -> torch.Tensor:
+    """The reader's result as one float64 number, or a failure that says it is not one."""
+    value = check.tensor(value, what)
+    if value.numel() != 1:
+        check.fail(f"{what} should be one number, got shape {tuple(value.shape)}")
+    return value.reshape(())
+
+
+def _histogram_match(a: torch.Tensor, b: torch.Tensor) -> float:
+    values = torch.cat([a, b]).long()
+    lo, bins = values.min(), int(values.max() - values.min()) + 1
+    pa = torch.bincount(a.long() - lo, minlength=bins).double() / len(a)
+    pb = torch.bincount(b.long() - lo, minlength=bins).double() / len(b)
+    return 1 - 0.5 * (pa - pb).abs().sum().item()
+
+
+@exercise("histogram_match")
+def histogram_match(check, answer):
+    """``answer(a, b)`` -> 1 minus the total-variation distance between the value histograms of a and b."""
+    a = torch.tensor([10, 10, 11, 12, 13, 13, 13, 10])
+    got = check.call(answer, a, a.clone(), what="histogram_match(a, a)")
+    check.close(_number(check, got, "the match"), torch.tensor(1.0, dtype=torch.float64),
+                "the match of a set with itself", "identical histograms have total-variation distance 0, so match 1")
+    check.passed("a histogram matches itself perfectly")
+    got = check.call(answer, torch.tensor([0, 0, 1]), torch.tensor([5, 6]), what="histogram_match of disjoint values")
+    check.close(_number(check, got, "the match"), torch.tensor(0.0, dtype=torch.float64),
+                "the match of sets with no value in common", "histograms with no common value are 1 apart")
+    check.passed("disjoint histograms match 0")
+    b = torch.tensor([10, 11, 11, 11, 12, 13])
+    expected = _histogram_match(a, b)
+    got = check.call(answer, a, b, what="histogram_match(a, b) for sets of 8 and 6 values")
+    check.close(_number(check, got, "the match"), torch.tensor(expected, dtype=torch.float64),
+                "the match of two sets of different sizes",
+                "turn counts into shares (divide by each set's own length), then 1 - 0.5 * sum |p_a - p_b| "
+                "over every value that occurs in either set")
+    check.passed("sets of different sizes are compared through their shares")
+
+
+@exercise("noise_from_x0")
+def noise_from_x0(check, answer):
+    """``answer(x_t, x0, alpha_bar_t)`` -> the noise that takes x0 to x_t."""
+    gen = torch.Generator().manual_seed(4)
+    x0, noise = torch.randn(3, 1, 4, 4, generator=gen), torch.randn(3, 1, 4, 4, generator=gen)
+    ab = torch.tensor([0.9, 0.5, 0.05]).view(-1, 1, 1, 1)
+    x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+    got = check.call(answer, x_t, x0, ab, what="noise_from_x0(x_t, x0, alpha_bar_t)")
+    check.close(got, noise, "the recovered noise",
+                "solve x_t = sqrt(ab) x0 + sqrt(1 - ab) noise for the noise: (x_t - sqrt(ab) x0) / sqrt(1 - ab)")
+    check.passed("the noise is recovered exactly at three noise levels")
+
+
+@exercise("psnr")
+def psnr(check, answer):
+    """``answer(images, reference)`` -> PSNR in dB for pixels in [0, 1]."""
+    from ..data import psnr as reference_psnr
+
+    gen = torch.Generator().manual_seed(5)
+    reference = torch.rand(4, 3, 8, 8, generator=gen)
+    images = (reference + 0.05 * torch.randn(4, 3, 8, 8, generator=gen)).clamp(0, 1)
+    got = check.call(answer, images, reference, what="psnr(images, reference)")
+    if check.tensor(got, "the PSNR").numel() != 1:
+        check.fail("PSNR should be one number for the whole set",
+                   "average the squared error over every pixel of every image first, then take 10 log10(1 / MSE)")
+    check.close(_number(check, got, "the PSNR"), reference_psnr(images, reference), "PSNR",
+                "PSNR = 10 * log10(1 / MSE), with the MSE over all pixels (the peak value is 1); "
+                "a log10 of the RMSE would need 20, not 10")
+    check.passed("PSNR of a noisy set of pictures is right")
