@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Progress bars are for people at a keyboard; executed notebooks in the book stay clean.
 RUN := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: book test lab setup clean
+.PHONY: book test bench lab setup clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,12 @@ test: $(STAMP)
 		echo "SKIPPING the browser tests: no /usr/bin/chromium or /usr/bin/chromedriver" \
 			"(apt-get install chromium chromium-driver); only the links are checked."; fi
 	$(BIN)/python -m pytest tests/browser -q -rs
+
+# Execute every chapter afresh (no cache), then gather the records into _build/records/summary.json.
+bench: $(STAMP)
+	rm -rf _build/records
+	$(RUN) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -q chapters
+	$(BIN)/python -m utils.record
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

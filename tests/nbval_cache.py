@@ -22,6 +22,7 @@ EXECUTED = ROOT / "_build" / "executed"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 _failed: set[str] = set()
+_seconds: dict[str, float] = {}  # each notebook's cells' run time, summed
 
 
 def _is_notebook_cell(item) -> bool:
@@ -34,6 +35,7 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if not _is_notebook_cell(item) or report.when != "call":
         return
+    _seconds[str(item.parent.fspath)] = _seconds.get(str(item.parent.fspath), 0.0) + report.duration
     if not report.passed:
         _failed.add(str(item.parent.fspath))
     # A widget's view cannot be shown without its state, which nbval does not keep;
@@ -41,6 +43,14 @@ def pytest_runtest_makereport(item, call):
     outputs = [o for o in (item.test_outputs or []) if WIDGET_VIEW not in o.get("data", {})]
     item.cell.outputs = outputs
     item.cell.execution_count = item.cell_num + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How long each chapter ran: the book promises at most 4 minutes on two cores for the CPU profile."""
+    if _seconds:
+        terminalreporter.section("seconds per notebook")
+        for path, seconds in sorted(_seconds.items()):
+            terminalreporter.write_line(f"{seconds:7.1f} s  {Path(path).name}")
 
 
 def pytest_sessionfinish(session, exitstatus):

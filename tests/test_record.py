@@ -23,3 +23,21 @@ def test_record_rejects_bad_metrics(tmp_path, metrics):
 def test_record_rejects_bad_chapter(tmp_path):
     with pytest.raises(ValueError, match="chapter"):
         record("a/b", {"x": 1.0}, directory=tmp_path)
+
+
+def test_summary_has_one_row_per_metric_and_skips_what_is_not_a_record(tmp_path):
+    from utils.record import COLUMNS, load_records, summary_rows, write_summary
+
+    with pytest.raises(FileNotFoundError, match="no chapter records"):
+        write_summary(tmp_path)
+    record("02_b", {"x": 1.0}, directory=tmp_path, seconds=3.0)
+    record("01_a", {"y": 2.0, "z": 3.0}, flops=5e9, mfu=0.25, directory=tmp_path, seconds=2.0)
+    (tmp_path / "broken.json").write_text("{not json")
+    path = write_summary(tmp_path)
+    assert [r["chapter"] for r in load_records(tmp_path)] == ["01_a", "02_b"]  # summary.json is not a record
+    summary = json.loads(path.read_text())
+    assert summary["columns"] == list(COLUMNS)
+    assert [(r["chapter"], r["metric"], r["value"]) for r in summary["rows"]] == [
+        ("01_a", "y", 2.0), ("01_a", "z", 3.0), ("02_b", "x", 1.0)]
+    assert summary["rows"][0]["mfu"] == 0.25 and summary["rows"][2]["flops"] is None
+    assert summary_rows(load_records(tmp_path)) == summary["rows"]

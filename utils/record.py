@@ -56,3 +56,55 @@ def record(chapter: str, metrics: dict, *, flops: float | None = None, mfu: floa
     path.write_text(json.dumps(entry, indent=2) + "\n")
     print(f"recorded {len(clean)} metrics in {path.relative_to(folder.parent.parent) if directory is None else path}")
     return path
+
+
+COLUMNS = ("chapter", "metric", "value", "seconds", "flops", "mfu", "profile", "device")
+
+
+def load_records(directory: str | Path | None = None) -> list[dict]:
+    """Every chapter's record in ``directory`` (default ``_build/records``), sorted by chapter.
+
+    Files that are not records (``summary.json``) or cannot be read are skipped.
+    """
+    folder = Path(directory) if directory is not None else RECORDS
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name == "summary.json":
+            continue
+        try:
+            entry = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("metrics"), dict):
+            records.append(entry)
+    return records
+
+
+def summary_rows(records: list[dict]) -> list[dict]:
+    """One row per recorded metric, with its chapter's seconds, FLOPs per step, MFU, profile and device.
+
+    The results page and ``make bench``'s ``summary.json`` both show these rows.
+    """
+    rows = []
+    for entry in records:
+        for name, value in entry["metrics"].items():
+            rows.append({"chapter": entry.get("chapter"), "metric": name, "value": value,
+                         "seconds": entry.get("seconds"), "flops": entry.get("flops"), "mfu": entry.get("mfu"),
+                         "profile": entry.get("profile"), "device": entry.get("device")})
+    return rows
+
+
+def write_summary(directory: str | Path | None = None) -> Path:
+    """Write ``summary.json`` beside the records: ``{"columns": [...], "rows": [...]}``."""
+    folder = Path(directory) if directory is not None else RECORDS
+    records = load_records(folder)
+    if not records:
+        raise FileNotFoundError(f"no chapter records in {folder}: execute the chapters first (make bench)")
+    path = folder / "summary.json"
+    path.write_text(json.dumps({"columns": list(COLUMNS), "rows": summary_rows(records)}, indent=2) + "\n")
+    return path
+
+
+if __name__ == "__main__":  # python -m utils.record: write the summary of the records there are
+    written = write_summary()
+    print(f"wrote {written} ({len(load_records())} chapters)")

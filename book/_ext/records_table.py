@@ -8,11 +8,12 @@ every build so that it always shows the latest records.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
+
+from utils.record import load_records, summary_rows
 
 
 class records_placeholder(nodes.General, nodes.Element):
@@ -26,20 +27,8 @@ class RecordsTable(SphinxDirective):
         return [records_placeholder()]
 
 
-def _records(root: Path) -> list[dict]:
-    rows = []
-    for path in sorted((root / "_build" / "records").glob("*.json")):
-        if path.name == "summary.json":
-            continue
-        try:
-            rows.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return rows
-
-
 def _table(records: list[dict]) -> nodes.Node:
-    headers = ["chapter", "metric", "value", "seconds", "MFU", "profile", "device"]
+    headers = ["chapter", "metric", "value", "seconds", "GFLOP / step", "MFU", "profile", "device"]
     table = nodes.table(classes=["records-table"])
     group = nodes.tgroup(cols=len(headers))
     table += group
@@ -57,20 +46,22 @@ def _table(records: list[dict]) -> nodes.Node:
     head += row(headers)
     group += head
     body = nodes.tbody()
-    for record in records:
-        mfu = f"{record['mfu']:.2f}" if "mfu" in record else ""
-        for i, (name, value) in enumerate(record.get("metrics", {}).items()):
-            first = i == 0
-            body += row([record.get("chapter", "") if first else "", name, f"{value:.4g}",
-                         record.get("seconds", "") if first else "", mfu if first else "",
-                         record.get("profile", "") if first else "", record.get("device", "") if first else ""])
+    previous = None
+    for r in summary_rows(records):
+        first = r["chapter"] != previous  # the chapter's own columns only on its first row
+        previous = r["chapter"]
+        body += row([r["chapter"] if first else "", r["metric"], f"{r['value']:.4g}",
+                     r["seconds"] if first and r["seconds"] is not None else "",
+                     f"{r['flops'] / 1e9:.3g}" if first and r["flops"] is not None else "",
+                     f"{r['mfu']:.2f}" if first and r["mfu"] is not None else "",
+                     r["profile"] if first and r["profile"] else "", r["device"] if first and r["device"] else ""])
     group += body
     return table
 
 
 def _fill(app, doctree, docname):
     for placeholder in doctree.findall(records_placeholder):
-        records = _records(Path(app.srcdir))
+        records = load_records(Path(app.srcdir) / "_build" / "records")
         if records:
             placeholder.replace_self(_table(records))
         else:
