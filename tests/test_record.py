@@ -30,7 +30,7 @@ def test_summary_has_one_row_per_metric_and_skips_what_is_not_a_record(tmp_path)
 
     with pytest.raises(FileNotFoundError, match="no chapter records"):
         write_summary(tmp_path)
-    record("02_b", {"x": 1.0}, directory=tmp_path, seconds=3.0)
+    record("02_b", {"x": 1.0}, promises={"x": ">= 0.5"}, directory=tmp_path, seconds=3.0)
     record("01_a", {"y": 2.0, "z": 3.0}, flops=5e9, mfu=0.25, directory=tmp_path, seconds=2.0)
     (tmp_path / "broken.json").write_text("{not json")
     path = write_summary(tmp_path)
@@ -40,4 +40,9 @@ def test_summary_has_one_row_per_metric_and_skips_what_is_not_a_record(tmp_path)
     assert [(r["chapter"], r["metric"], r["value"]) for r in summary["rows"]] == [
         ("01_a", "y", 2.0), ("01_a", "z", 3.0), ("02_b", "x", 1.0)]
     assert summary["rows"][0]["mfu"] == 0.25 and summary["rows"][2]["flops"] is None
+    assert summary["rows"][2]["promise"] == ">= 0.5" and summary["rows"][0]["promise"] is None
+    with pytest.raises(ValueError, match="not recorded"):
+        record("03_c", {"x": 1.0}, promises={"y": ">= 1"}, directory=tmp_path)
+    with pytest.raises(ValueError, match="in words"):
+        record("03_c", {"x": 1.0}, promises={"x": 0.5}, directory=tmp_path)
     assert summary_rows(load_records(tmp_path)) == summary["rows"]

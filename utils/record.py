@@ -3,7 +3,10 @@
 ``record("01_discriminative_vs_generative", {"lr_accuracy": 0.96, ...})`` writes
 ``_build/records/01_discriminative_vs_generative.json`` in the repository::
 
-    {"chapter": ..., "profile": ..., "device": ..., "seconds": ..., "metrics": {...}}
+    {"chapter": ..., "profile": ..., "device": ..., "seconds": ..., "metrics": {...}, "promises": {...}}
+
+``promises`` maps a metric to the promise the chapter asserted about it, in words
+(``{"lr_accuracy": ">= 0.95"}``), so that the results page can show each number beside its promise.
 
 ``seconds`` is the time since :mod:`utils` was first imported in this process, that
 is, how long the notebook has run when it records.
@@ -25,8 +28,8 @@ RECORDS = ROOT / "_build" / "records"
 _STARTED = time.perf_counter()
 
 
-def record(chapter: str, metrics: dict, *, flops: float | None = None, mfu: float | None = None,
-           seconds: float | None = None, directory: str | Path | None = None) -> Path:
+def record(chapter: str, metrics: dict, *, promises: dict | None = None, flops: float | None = None,
+           mfu: float | None = None, seconds: float | None = None, directory: str | Path | None = None) -> Path:
     """Write the chapter's metrics as JSON and return the file's path."""
     if not isinstance(chapter, str) or not chapter or "/" in chapter:
         raise ValueError(f"chapter must be the notebook's name without '/', got {chapter!r}")
@@ -39,12 +42,19 @@ def record(chapter: str, metrics: dict, *, flops: float | None = None, mfu: floa
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ValueError(f"metrics[{name!r}] must be a finite number, got {value!r}")
         clean[name] = float(value)
+    promises = {} if promises is None else promises
+    if not isinstance(promises, dict) or not all(isinstance(v, str) and v for v in promises.values()):
+        raise ValueError("promises must be a dict of metric name -> the promise in words, e.g. {'accuracy': '>= 0.9'}")
+    unknown = sorted(set(promises) - set(clean))
+    if unknown:
+        raise ValueError(f"promises name metrics that were not recorded: {unknown}; recorded: {sorted(clean)}")
     entry = {
         "chapter": chapter,
         "profile": get_profile(),
         "device": str(get_device()),
         "seconds": round(time.perf_counter() - _STARTED if seconds is None else seconds, 2),
         "metrics": clean,
+        "promises": dict(promises),
     }
     if flops is not None:
         entry["flops"] = float(flops)
@@ -58,7 +68,7 @@ def record(chapter: str, metrics: dict, *, flops: float | None = None, mfu: floa
     return path
 
 
-COLUMNS = ("chapter", "metric", "value", "seconds", "flops", "mfu", "profile", "device")
+COLUMNS = ("chapter", "metric", "value", "promise", "seconds", "flops", "mfu", "profile", "device")
 
 
 def load_records(directory: str | Path | None = None) -> list[dict]:
@@ -81,7 +91,8 @@ def load_records(directory: str | Path | None = None) -> list[dict]:
 
 
 def summary_rows(records: list[dict]) -> list[dict]:
-    """One row per recorded metric, with its chapter's seconds, FLOPs per step, MFU, profile and device.
+    """One row per recorded metric: its value, the promise made about it (None if none), and its
+    chapter's seconds, FLOPs per step, MFU, profile and device.
 
     The results page and ``make bench``'s ``summary.json`` both show these rows.
     """
@@ -89,6 +100,7 @@ def summary_rows(records: list[dict]) -> list[dict]:
     for entry in records:
         for name, value in entry["metrics"].items():
             rows.append({"chapter": entry.get("chapter"), "metric": name, "value": value,
+                         "promise": entry.get("promises", {}).get(name),
                          "seconds": entry.get("seconds"), "flops": entry.get("flops"), "mfu": entry.get("mfu"),
                          "profile": entry.get("profile"), "device": entry.get("device")})
     return rows

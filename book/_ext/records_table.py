@@ -28,7 +28,7 @@ class RecordsTable(SphinxDirective):
 
 
 def _table(records: list[dict]) -> nodes.Node:
-    headers = ["chapter", "metric", "value", "seconds", "GFLOP / step", "MFU", "profile", "device"]
+    headers = ["chapter", "metric", "value", "promise", "seconds", "GFLOP / step", "MFU", "profile", "device"]
     table = nodes.table(classes=["records-table"])
     group = nodes.tgroup(cols=len(headers))
     table += group
@@ -50,7 +50,7 @@ def _table(records: list[dict]) -> nodes.Node:
     for r in summary_rows(records):
         first = r["chapter"] != previous  # the chapter's own columns only on its first row
         previous = r["chapter"]
-        body += row([r["chapter"] if first else "", r["metric"], f"{r['value']:.4g}",
+        body += row([r["chapter"] if first else "", r["metric"], f"{r['value']:.4g}", r["promise"] or "",
                      r["seconds"] if first and r["seconds"] is not None else "",
                      f"{r['flops'] / 1e9:.3g}" if first and r["flops"] is not None else "",
                      f"{r['mfu']:.2f}" if first and r["mfu"] is not None else "",
