@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utils.metrics import frechet_distance, mode_coverage
+from utils.metrics import frechet_distance, histogram_match, mode_coverage
 
 
 def reference_fd(a, b):
@@ -49,3 +49,14 @@ def test_mode_coverage_counts_modes_and_quality():
     assert covered == 2 and quality == pytest.approx(0.75)
     with pytest.raises(ValueError, match="std"):
         mode_coverage(samples, modes, std=0)
+
+
+def test_histogram_match_bounds_and_bad_input():
+    a = torch.tensor([1, 1, 2, 3])
+    assert histogram_match(a, a[[3, 2, 1, 0]]) == 1.0
+    assert histogram_match(a, torch.tensor([7, 8])) == 0.0
+    assert histogram_match(torch.tensor([0, 1]), torch.tensor([0, 0, 0, 1])) == pytest.approx(0.75)
+    empty, square = torch.tensor([], dtype=torch.long), torch.ones(2, 2, dtype=torch.long)
+    for bad in (torch.tensor([0.5, 1.0]), empty, [1, 2], square):
+        with pytest.raises(ValueError, match="1-D integer tensor"):
+            histogram_match(bad, a)

@@ -4,6 +4,8 @@
 * :func:`mode_coverage`: the modes covered and the share of high-quality samples on a
   2-D mixture, as defined in the VEEGAN and PacGAN papers.
 * :func:`precision_recall`: fidelity and coverage of samples, told apart.
+* :func:`histogram_match`: 1 minus the total-variation distance between two histograms of
+  integer values (how often each attribute of a picture occurs, for example).
 * :func:`perplexity`, :func:`bits_per_char`: how well a language model predicts text.
 * :func:`bleu`, :func:`rouge`: n-gram overlap with reference texts, equal to sacrebleu's
   and rouge-score's numbers (the tests check this).
@@ -65,6 +67,25 @@ def mode_coverage(samples, modes, std: float, threshold: float = 3.0) -> tuple[i
     distance, nearest = torch.cdist(x, m).min(dim=1)
     good = distance <= threshold * std
     return int(nearest[good].unique().numel()), float(good.double().mean())
+
+
+def histogram_match(a, b) -> float:
+    """``1 - TV(p_a, p_b)``: 1 for the same histogram of values, 0 for histograms with no value in common.
+
+    ``a`` and ``b`` are 1-D integer tensors of any lengths; ``p_a(v)`` is the share of ``a``'s
+    entries equal to ``v``, and ``TV = 0.5 * sum_v |p_a(v) - p_b(v)|`` over every value in either.
+    """
+    for name, values in (("a", a), ("b", b)):
+        if not isinstance(values, torch.Tensor) or values.ndim != 1 or len(values) == 0 \
+                or values.is_floating_point() or values.is_complex():
+            raise ValueError(f"{name} must be a non-empty 1-D integer tensor, got "
+                             f"{tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__}"
+                             f"{' ' + str(values.dtype) if isinstance(values, torch.Tensor) else ''}")
+    values = torch.cat([a, b]).long()
+    low, bins = values.min(), int(values.max() - values.min()) + 1
+    p_a = torch.bincount(a.long() - low, minlength=bins).double() / len(a)
+    p_b = torch.bincount(b.long() - low, minlength=bins).double() / len(b)
+    return 1 - 0.5 * (p_a - p_b).abs().sum().item()
 
 
 def perplexity(nll_nats) -> float:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..metrics import histogram_match
+
 SIZE = 16
 P_SUNSET, P_SUN, SUN_RADIUS = 0.3, 0.6, 2.0
 WATER_ROWS = (10, 11, 12, 13)
@@ -129,12 +131,6 @@ def attribute_match(images: torch.Tensor, reference: torch.Tensor) -> dict[str, 
     (1 = the same distribution, 0 = disjoint); ``"mean"`` averages the four.
     """
     a, b = measure_landscapes(images), measure_landscapes(reference)
-    match = {}
-    for name in a:
-        values = torch.cat([a[name], b[name]]).long()
-        lo, bins = values.min(), int(values.max() - values.min()) + 1
-        pa = torch.bincount(a[name].long() - lo, minlength=bins).double() / len(a[name])
-        pb = torch.bincount(b[name].long() - lo, minlength=bins).double() / len(b[name])
-        match[name] = 1 - 0.5 * (pa - pb).abs().sum().item()
+    match = {name: histogram_match(a[name].long(), b[name].long()) for name in a}
     match["mean"] = sum(match.values()) / len(match)
     return match
