@@ -94,11 +94,11 @@ def ddim_step(check, answer):
     check.passed("the last step returns the estimate of x0")
 
 
-def _number(check, value, what: str) -> torch.Tensor:
+def _number(check, value, what: str, hint: str | None = None) -> torch.Tensor:
     """The reader's result as one float64 number, or a failure that says it is not one."""
     value = check.tensor(value, what)
     if value.numel() != 1:
-        check.fail(f"{what} should be one number, got shape {tuple(value.shape)}")
+        check.fail(f"{what} should be one number, got shape {tuple(value.shape)}", hint)
     return value.reshape(())
 
 
@@ -148,10 +148,9 @@ def psnr(check, answer):
     reference = torch.rand(4, 3, 8, 8, generator=gen)
     images = (reference + 0.05 * torch.randn(4, 3, 8, 8, generator=gen)).clamp(0, 1)
     got = check.call(answer, images, reference, what="psnr(images, reference)")
-    if check.tensor(got, "the PSNR").numel() != 1:
-        check.fail("PSNR should be one number for the whole set",
-                   "average the squared error over every pixel of every image first, then take 10 log10(1 / MSE)")
-    check.close(_number(check, got, "the PSNR"), reference_psnr(images, reference), "PSNR",
+    value = _number(check, got, "the PSNR of the whole set",
+                    "average the squared error over every pixel of every image first, then take 10 log10(1 / MSE)")
+    check.close(value, reference_psnr(images, reference), "PSNR",
                 "PSNR = 10 * log10(1 / MSE), with the MSE over all pixels (the peak value is 1); "
                 "a log10 of the RMSE would need 20, not 10")
     check.passed("PSNR of a noisy set of pictures is right")
