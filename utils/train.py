@@ -4,6 +4,11 @@
 learning-rate schedule and gradient clipping, keeps a history of losses and
 evaluations, saves and resumes checkpoints, and counts the FLOPs of one step so it
 can say how much of the machine's matrix-multiply peak the model used (MFU).
+
+The same function trains on many processes: started by ``torchrun`` (see
+:mod:`utils.distributed`), it wraps the model in ``DistributedDataParallel``, gives each
+process its slice of every batch, and leaves the progress bar, evaluations and
+checkpoints to rank 0. ``precision="bf16"`` and ``compile=True`` are its two speed options.
 """
 
 from __future__ import annotations
@@ -16,8 +21,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
+
+from . import distributed
+
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -90,8 +100,11 @@ def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     key = (str(device), str(dtype))
     if fresh or key not in _PEAKS:
         n = 1024 if device.type == "cpu" else 8192
-        a = torch.randn(n, n, device=device, dtype=dtype)
-        b = torch.randn(n, n, device=device, dtype=dtype)
+        # Its own generator: measuring must not move training's random stream (a resumed run
+        # would otherwise draw other dropout masks than an uninterrupted one).
+        gen = torch.Generator(device=device).manual_seed(0)
+        a = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
+        b = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
         times = []
         for _ in range(12):
             _synchronize(device)
@@ -131,6 +144,8 @@ def train(
     checkpoint_every: int | None = None,
     stop_after: int | None = None,
     progress: bool = True,
+    precision: str = "fp32",
+    compile: bool = False,
 ) -> History:
     """Train ``model`` for ``steps`` steps and return its :class:`History`.
 
@@ -142,11 +157,19 @@ def train(
     ``progress=False`` hides the progress bar and the closing summary line.
     ``stop_after`` ends the run early (as an interruption would) without changing the
     schedule, so that a resumed run continues exactly where it stopped.
+
+    ``precision="bf16"`` runs the forward pass and the loss under bfloat16 autocast (the
+    weights and the optimizer stay in float32); ``compile=True`` runs the model through
+    ``torch.compile``. Under ``torchrun`` each process computes the loss on its slice of
+    ``get_batch(step)`` (which must divide evenly among them), ``DistributedDataParallel``
+    averages the gradients, and the history holds the loss averaged over all processes.
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if eval_every is not None and eval_every < 1:
         raise ValueError(f"eval_every must be at least 1, got {eval_every}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     optimizer = torch.optim.AdamW(
@@ -158,9 +181,16 @@ def train(
         start, history = load_checkpoint(checkpoint, model, optimizer)
     device = next(model.parameters()).device
     end = steps if stop_after is None else min(steps, stop_after)
+    rank, world = distributed.rank(), distributed.world_size()
+    # `net` is what computes the loss; `model` (the plain module) is what is evaluated and saved.
+    net = model
+    if distributed.active():
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if compile:
+        net = torch.compile(net)
 
     def run_evaluation(step: int) -> None:
-        if evaluate is None:
+        if evaluate is None or rank != 0:  # the weights are the same everywhere: rank 0 evaluates
             return
         model.eval()
         # Evaluation may sample; forking the RNG keeps training's random stream unchanged.
@@ -173,21 +203,26 @@ def train(
     def one_step(step: int) -> float:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, lr=lr, steps=steps, warmup=warmup, min_ratio=min_lr_ratio)
-        loss = loss_fn(model, get_batch(step))
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {step}; "
-                                     "try a lower lr or gradient clipping")
+        batch = get_batch(step)
+        if world > 1:
+            batch = distributed.shard(batch, rank, world)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss = loss_fn(net, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # under DDP, this also averages the gradients over the processes
+        logged = distributed.mean(loss.detach()).item()  # every process sees the same number
+        if not math.isfinite(logged):
+            raise FloatingPointError(f"the loss became {logged} at step {step}; "
+                                     "try a lower lr or gradient clipping")
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
-        return loss.item()
+        return logged
 
     model.train()
     timed_steps, timed_seconds = 0, 0.0
     # TQDM_DISABLE (set by `make` for executed notebooks) must also stop the notebook widget.
-    quiet_bar = not progress or bool(os.environ.get("TQDM_DISABLE"))
+    quiet_bar = not progress or bool(os.environ.get("TQDM_DISABLE")) or rank != 0
     bar = tqdm(range(start, end), initial=start, total=steps, disable=quiet_bar, leave=False)
     for step in bar:
         if step == start and not history.flops_per_step:
@@ -218,7 +253,7 @@ def train(
         run_evaluation(end)
     if checkpoint is not None:
         save_checkpoint(checkpoint, model, optimizer, end, history)
-    if not progress:
+    if not progress or rank != 0:
         return history
     last = history.evals[-1] if history.evals else {}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k != "step")
@@ -228,29 +263,43 @@ def train(
 
 
 def save_checkpoint(path, model, optimizer, step: int, history: History) -> None:
-    """Save everything a run needs to continue: weights, optimizer, step, RNG, history."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "step": step,
-        "rng": torch.get_rng_state(),
-        "history": asdict(history),
-    }
-    tmp = f"{path}.tmp"
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # a crash mid-save never leaves a broken checkpoint
+    """Save everything a run needs to continue: weights, optimizer, step, RNG, history.
+
+    Under ``torchrun`` every process must call it: rank 0 writes the file, with the random
+    state of every rank (each draws its own dropout masks), and the others wait for it.
+    """
+    rngs = distributed.gather(torch.get_rng_state())
+    if distributed.is_main():
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        state = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "rng": rngs,  # one per rank, in rank order
+            "history": asdict(history),
+        }
+        tmp = f"{path}.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # a crash mid-save never leaves a broken checkpoint
+    distributed.barrier()
 
 
 def load_checkpoint(path, model, optimizer=None) -> tuple[int, History]:
-    """Load a checkpoint saved by :func:`save_checkpoint`; returns ``(step, history)``."""
+    """Load a checkpoint saved by :func:`save_checkpoint`; returns ``(step, history)``.
+
+    It resumes with any number of processes. Each rank takes back its own random state
+    when the number is the one that saved, so the run continues exactly; with another
+    number, the weights and the optimizer are the same and only the random draws
+    (dropout masks) and the order of the gradient sums differ.
+    """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["rng"])
+    rngs = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]
+    torch.set_rng_state(rngs[distributed.rank() % len(rngs)].cpu())
     return state["step"], History(**state["history"])
 
 
