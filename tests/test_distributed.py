@@ -107,3 +107,22 @@ def test_a_rank_that_raises_stops_the_whole_job_and_its_error_is_shown():
     shown = run.stdout + run.stderr
     assert "rank 1 failed on purpose at step 5" in shown, shown[-3000:]
     assert "rank      : 1" in shown, "torchrun's summary should name the failing rank"
+
+
+def test_all_reduce_timing_outside_a_group_sends_nothing():
+    rows = distributed.time_all_reduce(numels=(10, 1000), repeats=2)
+    assert [r["numel"] for r in rows] == [10, 1000] and all(r["bus_gb_per_s"] == 0.0 for r in rows)
+    with pytest.raises(ValueError, match="repeats"):
+        distributed.time_all_reduce(repeats=0)
+
+
+def test_all_reduce_timing_on_two_processes(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "utils.distributed", str(tmp_path / "ar.json")]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    import json
+    table = json.loads((tmp_path / "ar.json").read_text())
+    assert table["world_size"] == 2 and table["backend"] == "gloo"
+    assert all(row["seconds"] > 0 and row["bus_gb_per_s"] > 0 for row in table["rows"])

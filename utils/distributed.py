@@ -125,3 +125,47 @@ def barrier() -> None:
     """Wait until every process reaches this point."""
     if active():
         dist.barrier()
+
+
+def time_all_reduce(numels=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), repeats: int = 10) -> list[dict]:
+    """Seconds to all-reduce a float32 tensor of each size (median of ``repeats``), and the
+    bus bandwidth they imply: a ring all-reduce sends ``2 (K-1)/K`` times the tensor's bytes
+    from every process, half to add up the pieces and half to hand out the sums."""
+    import statistics
+    import time
+
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    rows, device = [], torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else "cpu"
+    k = world_size()
+    for numel in numels:
+        x = torch.ones(int(numel), device=device)
+        times = []
+        for _ in range(repeats + 1):  # one warm-up
+            barrier()
+            tick = time.perf_counter()
+            if active():
+                dist.all_reduce(x)
+            if x.is_cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - tick)
+        seconds = statistics.median(times[1:])
+        bus_bytes = 2 * (k - 1) / k * 4 * numel
+        rows.append({"numel": int(numel), "megabytes": 4 * numel / 1e6, "seconds": seconds,
+                     "bus_gb_per_s": bus_bytes / seconds / 1e9 if k > 1 else 0.0})
+    return rows
+
+
+if __name__ == "__main__":  # torchrun --standalone --nproc_per_node=2 -m utils.distributed OUT.json
+    import json
+    import sys
+
+    start()
+    table = time_all_reduce()
+    if is_main():
+        text = json.dumps({"world_size": world_size(), "backend": dist.get_backend(), "rows": table}, indent=1)
+        if len(sys.argv) > 1:
+            with open(sys.argv[1], "w") as f:
+                f.write(text)
+        print(text)
+    stop()

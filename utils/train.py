@@ -186,6 +186,8 @@ def train(
     net = model
     if distributed.active():
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    # The FLOP counter cannot see inside a compiled model: the counted first step runs eagerly.
+    eager = net
     if compile:
         net = torch.compile(net)
 
@@ -200,7 +202,7 @@ def train(
         model.train()
         history.evals.append({"step": step, **{k: float(v) for k, v in values.items()}})
 
-    def one_step(step: int) -> float:
+    def one_step(step: int, net=net) -> float:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, lr=lr, steps=steps, warmup=warmup, min_ratio=min_lr_ratio)
         batch = get_batch(step)
@@ -227,7 +229,7 @@ def train(
     for step in bar:
         if step == start and not history.flops_per_step:
             # Count one real step; the counter slows it down, so it is not timed.
-            history.flops_per_step = count_flops(lambda s: history.loss.append(one_step(s)), step)
+            history.flops_per_step = count_flops(lambda s: history.loss.append(one_step(s, eager)), step)
         else:
             _synchronize(device)
             tick = time.perf_counter()
