@@ -1,0 +1,70 @@
+"""The scaling-out checkers accept the reference answers and reject wrong ones without raising."""
+
+import pytest
+
+from utils import checks
+
+
+def raising(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def ref_shard(batch, rank, world_size):
+    per_rank = len(batch) // world_size
+    return batch[rank * per_rank:(rank + 1) * per_rank]
+
+
+def ref_ring(tensors, send):
+    k = len(tensors)
+    buffers = [list(t.clone().chunk(k)) for t in tensors]  # buffers[rank][chunk]
+    for r in range(k - 1):  # reduce-scatter: rank i adds what it receives into chunk (i - r - 1) % k
+        sent = [send(i, (i + 1) % k, buffers[i][(i - r) % k]) for i in range(k)]
+        for i in range(k):
+            buffers[(i + 1) % k][(i - r) % k] = buffers[(i + 1) % k][(i - r) % k] + sent[i]
+    for r in range(k - 1):  # all-gather: rank i owns chunk (i + 1) % k in full and passes it on
+        sent = [send(i, (i + 1) % k, buffers[i][(i + 1 - r) % k]) for i in range(k)]
+        for i in range(k):
+            buffers[(i + 1) % k][(i + 1 - r) % k] = sent[i]
+    return [__import__("torch").cat(b) for b in buffers]
+
+
+def ref_seconds(numel, world_size, latency_s, bytes_per_s):
+    rounds = 2 * (world_size - 1)
+    return rounds * latency_s + rounds / world_size * 4 * numel / bytes_per_s
+
+
+def naive_sum(tensors, send):  # right sums, but everything goes to rank 0 and back
+    total = sum(send(i, 0, t) for i, t in enumerate(tensors))
+    return [send(0, i, total) for i in range(len(tensors))]
+
+
+def no_messages(tensors, send):
+    return [sum(tensors) for _ in tensors]
+
+
+CASES = {
+    "shard_rows": (ref_shard, [
+        lambda batch, rank, world_size: batch[rank::world_size],  # strided, not a block
+        lambda batch, rank, world_size: batch[rank:rank + len(batch) // world_size],  # offset by rank, not by block
+    ]),
+    "ring_all_reduce": (ref_ring, [naive_sum, no_messages, lambda tensors, send: tensors[0]]),
+    "all_reduce_seconds": (ref_seconds, [
+        lambda n, k, lat, bw: 2 * (k - 1) * lat + 4 * n / bw,  # the whole tensor each round
+        lambda n, k, lat, bw: (k - 1) * lat + (k - 1) / k * 4 * n / bw,  # half the rounds
+        lambda n, k, lat, bw: 2 * (k - 1) * lat + 2 * (k - 1) / k * n / bw,  # numbers, not bytes
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reference_passes(name, capsys):
+    assert getattr(checks, name)(CASES[name][0]) is True
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_wrong_answers_are_rejected_without_raising(name, capsys):
+    checker = getattr(checks, name)
+    for wrong in [None, raising, *CASES[name][1]]:
+        assert checker(wrong) is False
+        assert "not yet" in capsys.readouterr().out
