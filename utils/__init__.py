@@ -2,7 +2,8 @@
 
 * ``device``: where code runs and at which size profile; seeding.
 * ``data``: every data set, generated or shipped with a package.
-* ``train``: the one training loop, schedules, checkpoints, FLOPs and MFU.
+* ``train``: the one training loop, schedules, checkpoints, FLOPs and MFU, bf16 and compile.
+* ``distributed`` and ``launch``: the same loop on many processes under ``torchrun`` (DDP).
 * ``plot``: image grids, loss curves, 2-D scatter and density plots.
 * ``metrics``: numbers that score generative models.
 * ``judge``: the digit classifier that scores generated digits (FD-digits).

@@ -141,14 +141,17 @@ def time_all_reduce(numels=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), repe
     for numel in numels:
         x = torch.ones(int(numel), device=device)
         times = []
-        for _ in range(repeats + 1):  # one warm-up
+        for _ in range(repeats + 1):  # the first is a warm-up
+            # Back-to-back all-reduces, as a training step issues them; each timing averages a burst
+            # of 5, which smooths out the moments when the operating system runs something else.
             barrier()
             tick = time.perf_counter()
-            if active():
-                dist.all_reduce(x)
+            for _ in range(5):
+                if active():
+                    dist.all_reduce(x)
             if x.is_cuda:
                 torch.cuda.synchronize()
-            times.append(time.perf_counter() - tick)
+            times.append((time.perf_counter() - tick) / 5)
         seconds = statistics.median(times[1:])
         bus_bytes = 2 * (k - 1) / k * 4 * numel
         rows.append({"numel": int(numel), "megabytes": 4 * numel / 1e6, "seconds": seconds,

@@ -43,8 +43,10 @@ def tiny_problem(dropout: float = 0.0, seed: int = 0, batch: int = 32):
     return model, lambda net, b: F.mse_loss(net(b[0]), b[1]), batch_sampler(x, y, batch_size=batch, seed=seed), batch
 
 
-def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int = 12, n_train: int = 20_000):
-    """Chapter 3's GPT (CPU profile) and its batches of whole fairy tales."""
+def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int = 12, n_train: int = 20_000, crop: bool = True):
+    """Chapter 3's GPT (CPU profile) and its batches of whole fairy tales, cropped to the longest
+    story of each batch (``crop=False``: padded to the longest story the grammar writes, so that
+    every batch has the same shape, which ``torch.compile`` prefers)."""
     from .data import LONGEST_STORY, load_stories, story_rows
     from .gpt import GPT, GPTConfig
     from .tokenizer import CharTokenizer
@@ -54,8 +56,10 @@ def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int = 12, n_trai
     x, y, _ = story_rows(splits.train, tok.encode, LONGEST_STORY + 1)
     sample = batch_sampler(x, y, batch_size=batch, seed=seed)
 
-    def get_batch(step):  # whole stories, cropped to the longest of the batch
+    def get_batch(step):
         xb, yb = sample(step)
+        if not crop:
+            return xb, yb
         n = int((yb >= 0).sum(1).max())
         return xb[:, :n], yb[:, :n]
 
