@@ -254,3 +254,31 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     probs = logits.softmax(dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+@torch.no_grad()
+def complete(model: GPT, prompts: list[list[int]], max_new_tokens: int, stop_token: int | None = None,
+             batch_size: int = 256, **sampling) -> list[list[int]]:
+    """Continue prompts of different lengths; returns each prompt's new tokens, cut before ``stop_token``.
+
+    Prompts of equal length share a batch, so that :meth:`GPT.generate` can run each batch
+    with its key-value cache and no padding. ``sampling`` is passed on (``temperature=0``
+    for greedy decoding).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    device = next(model.parameters()).device
+    by_length: dict[int, list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        if not prompt:
+            raise ValueError(f"prompt {i} is empty; every prompt needs at least one token")
+        by_length.setdefault(len(prompt), []).append(i)
+    out: list[list[int]] = [[] for _ in prompts]
+    for length, rows in by_length.items():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            idx = torch.tensor([prompts[i] for i in chunk], device=device)
+            new = model.generate(idx, max_new_tokens, stop_token=stop_token, **sampling)[:, length:].tolist()
+            for i, tokens in zip(chunk, new):
+                out[i] = tokens[:tokens.index(stop_token)] if stop_token in tokens else tokens
+    return out
