@@ -8,7 +8,7 @@
 * ``metrics``: numbers that score generative models.
 * ``judge``: the digit classifier that scores generated digits (FD-digits).
 * ``tokenizer``: characters with byte fallback, and byte-pair encoding from scratch.
-* ``gpt``: the GPT (and ``moe``, its mixture-of-experts feed-forward layer).
+* ``gpt``: the GPT (and ``moe``, its mixture-of-experts feed-forward layer; ``lora``, its low-rank adapters).
 * ``gan``: GAN building blocks (seed-parallel MLPs, the R1 penalty).
 * ``diffusion`` and ``unet``: noise schedules, the DDPM loss, DDPM and DDIM sampling; the U-Net.
 * ``checks``: the exercise checkers.

@@ -5,6 +5,7 @@
 * :mod:`utils.data.landscapes`: small generated landscapes whose attributes follow known distributions.
 * :mod:`utils.data.photos`: patches of scikit-learn's two sample photographs, for super-resolution.
 * :mod:`utils.data.stories`: fairy tales from a probabilistic grammar, with exact log-probabilities.
+* :mod:`utils.data.news`: short news articles written from known events, with reference summaries.
 """
 
 from .digits import Digits, load_digits
