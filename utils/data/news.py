@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .stories import token_rows
+
 FIRST_NAMES = ("Ava", "Ben", "Cal", "Dan", "Eve", "Fay", "Gus", "Hal", "Ian", "Joy", "Kit", "Leo",
                "Mia", "Ned", "Oli", "Pam", "Rex", "Sam", "Tom", "Una", "Vic", "Wes", "Zoe")
 LAST_NAMES = ("Stone", "Grant", "Parker", "Reed", "Hale", "Moss", "Ford", "Lane", "Cole", "Wade", "Nash", "Price")
@@ -183,18 +185,7 @@ def news_rows(articles: list[Article], encode, block_size: int):
     """Articles as training rows ``(x, y, starts)``: the text is ``END + article + SEPARATOR``
     (the prompt), then `` summary`` and ``END``; ``y`` is ``x`` shifted by one, -1 after the end; ``starts[i]`` is the
     position in ``y`` of the first summary target, so that a loss can count the summary only."""
-    if block_size < 2:
-        raise ValueError(f"block_size must be at least 2, got {block_size}")
-    x = torch.zeros(len(articles), block_size, dtype=torch.long)
-    y = torch.full((len(articles), block_size), -1, dtype=torch.long)
-    starts = torch.zeros(len(articles), dtype=torch.long)
-    for i, article in enumerate(articles):
-        prompt = encode(END + article.prompt)
-        ids = prompt + encode(article.target)
-        n = len(ids) - 1
-        if n > block_size:
-            raise ValueError(f"article {i} needs {n} positions, more than block_size={block_size}")
-        x[i, :n] = torch.tensor(ids[:-1])
-        y[i, :n] = torch.tensor(ids[1:])
-        starts[i] = len(prompt) - 1  # y[start] is the summary's first token
+    prompts = [encode(END + article.prompt) for article in articles]
+    x, y, _ = token_rows([p + encode(a.target) for p, a in zip(prompts, articles)], block_size, what="article")
+    starts = torch.tensor([len(p) - 1 for p in prompts], dtype=torch.long)  # y[start]: the summary's first token
     return x, y, starts

@@ -252,16 +252,21 @@ def story_rows(stories: list[Story], encode, block_size: int):
     ``x`` shifted by one (the story, then its end mark), padded with -1 where there is no
     target. ``encode(text) -> list[int]`` is the tokenizer; ``lengths`` counts targets.
     """
+    return token_rows([encode(END + story.text + END) for story in stories], block_size, what="story")
+
+
+def token_rows(sequences: list[list[int]], block_size: int, what: str = "sequence"):
+    """Token sequences as next-token rows ``(x, y, lengths)``: ``x[i]`` is sequence ``i`` without its
+    last token, ``y[i]`` without its first, both padded to ``block_size`` (``x`` with 0, ``y`` with -1)."""
     if block_size < 2:
         raise ValueError(f"block_size must be at least 2, got {block_size}")
-    x = torch.zeros(len(stories), block_size, dtype=torch.long)
-    y = torch.full((len(stories), block_size), -1, dtype=torch.long)
-    lengths = torch.zeros(len(stories), dtype=torch.long)
-    for i, story in enumerate(stories):
-        ids = encode(END + story.text + END)
+    x = torch.zeros(len(sequences), block_size, dtype=torch.long)
+    y = torch.full((len(sequences), block_size), -1, dtype=torch.long)
+    lengths = torch.zeros(len(sequences), dtype=torch.long)
+    for i, ids in enumerate(sequences):
         n = len(ids) - 1
         if n > block_size:
-            raise ValueError(f"story {i} needs {n} positions, more than block_size={block_size}")
+            raise ValueError(f"{what} {i} needs {n} positions, more than block_size={block_size}")
         x[i, :n] = torch.tensor(ids[:-1])
         y[i, :n] = torch.tensor(ids[1:])
         lengths[i] = n
