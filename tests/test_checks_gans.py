@@ -41,6 +41,25 @@ def coverage_without_quality(samples, modes, std):
     return int(nearest.unique().numel()), (distance <= 3 * std).float().mean().item()
 
 
+def good_size(size, kernel, stride, padding):
+    return (size - 1) * stride - 2 * padding + kernel
+
+
+def good_projection(features, labels, psi, embed):
+    return psi(features).squeeze(1) + (embed(labels) * features).sum(1)
+
+
+def good_slerp(z0, z1, t):
+    omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+    if omega < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def unguarded_slerp(z0, z1, t):
+    omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
 
 CASES = {
     checks.gan_losses: (good_losses, [saturating_losses, unstable_losses,
@@ -50,6 +69,14 @@ CASES = {
                            [coverage_without_quality, lambda s, m, std: (0, 0.0),
                             lambda s, m, std: torch.zeros(2, 2)]),
     checks.r1_penalty: (good_r1, [detached_r1, summed_r1, lambda d, r: torch.zeros(2, 2)]),
+    checks.transposed_conv_size: (good_size, [lambda n, k, s, p: (n + 2 * p - k) // s + 1,
+                                              lambda n, k, s, p: n * s, lambda n, k, s, p: "8"]),
+    checks.projection_logit: (good_projection, [lambda h, y, psi, e: psi(h),
+                                                lambda h, y, psi, e: psi(h).squeeze(1),
+                                                lambda h, y, psi, e: psi(h).squeeze(1) + e(y) @ h.T,
+                                                lambda h, y, psi, e: psi(h).squeeze(1) - (e(y) * h).sum(1)]),
+    checks.slerp: (good_slerp, [lambda a, b, t: (1 - t) * a + t * b, unguarded_slerp,
+                                lambda a, b, t: good_slerp(b, a, t)]),
 }
 
 

@@ -7,13 +7,15 @@ One module per chapter topic holds its checkers; :mod:`utils.checks.core` the fr
 from .classification import bayes_posterior, fit_class_gaussians, sigmoid_cross_entropy
 from .diffusion import ddim_step, diffusion_loss, histogram_match, noise_from_x0, psnr, q_sample
 from .finetuning import lora_linear, rouge1, summary_mask
-from .gans import gan_losses, mode_coverage, r1_penalty
+from .gans import gan_losses, mode_coverage, projection_logit, r1_penalty, slerp, transposed_conv_size
 from .language import attention, causal_mask, encode_with_merges, merge_pair, pair_counts, top_k_probs
+from .metrics import gaussian_frechet, modified_precision, perplexity
 from .scaling import all_reduce_seconds, ring_all_reduce, shard_rows
 
 __all__ = ["bayes_posterior", "fit_class_gaussians", "sigmoid_cross_entropy",
            "ddim_step", "diffusion_loss", "histogram_match", "noise_from_x0", "psnr", "q_sample",
            "lora_linear", "rouge1", "summary_mask",
-           "gan_losses", "mode_coverage", "r1_penalty",
+           "gan_losses", "mode_coverage", "r1_penalty", "projection_logit", "slerp", "transposed_conv_size",
+           "gaussian_frechet", "modified_precision", "perplexity",
            "attention", "causal_mask", "encode_with_merges", "merge_pair", "pair_counts", "top_k_probs",
            "all_reduce_seconds", "ring_all_reduce", "shard_rows"]

@@ -1,4 +1,5 @@
-"""Checkers for the GAN chapters: the two losses, the mode-coverage measure, the R1 penalty."""
+"""Checkers for the GAN chapters: the two losses, the mode-coverage measure, the R1 penalty,
+the size of a transposed convolution, the projection discriminator's logit, and slerp."""
 
 from __future__ import annotations
 
@@ -109,3 +110,89 @@ def r1_penalty(check, answer):
         check.fail("the penalty's gradient does not reach the discriminator's weights",
                    "pass create_graph=True to torch.autograd.grad")
     check.passed("the penalty keeps its graph, so it trains the discriminator")
+
+
+@exercise("transposed_conv_size")
+def transposed_conv_size(check, answer):
+    """``answer(size, kernel, stride, padding)`` -> the output size of a transposed convolution."""
+    cases = [(4, 4, 2, 1), (8, 4, 2, 1), (3, 3, 1, 1), (5, 3, 2, 0), (7, 5, 3, 2), (1, 4, 1, 0)]
+    for size, kernel, stride, padding in cases:
+        layer = nn.ConvTranspose2d(1, 1, kernel, stride, padding)
+        with torch.no_grad():
+            expected = layer(torch.zeros(1, 1, size, size)).shape[-1]
+        got = check.call(answer, size, kernel, stride, padding,
+                         what=f"transposed_conv_size({size}, {kernel}, {stride}, {padding})")
+        if isinstance(got, torch.Tensor) and got.numel() == 1:
+            got = got.item()
+        if not isinstance(got, (int, float)) or isinstance(got, bool):
+            check.fail(f"the size should be a number, got {type(got).__name__}")
+        if got != expected:
+            shrink = (size + 2 * padding - kernel) // stride + 1
+            hint = ("that is the size after an ordinary (downsampling) convolution; a transposed convolution runs it "
+                    "backwards: size = (size_in - 1) * stride - 2 * padding + kernel" if got == shrink else
+                    "each input pixel pastes a kernel x kernel patch at stride spacing, and padding trims the border: "
+                    "(size_in - 1) * stride - 2 * padding + kernel")
+            check.fail(f"for size {size}, kernel {kernel}, stride {stride}, padding {padding}: got {got}, "
+                       f"expected {expected} (what nn.ConvTranspose2d gives)", hint)
+    check.passed("the sizes match nn.ConvTranspose2d on six cases, including the DCGAN doubling (4, 2, 1)")
+
+
+@exercise("projection_logit")
+def projection_logit(check, answer):
+    """``answer(features (B, F), labels (B,), psi: Linear(F, 1), embed: Embedding(K, F))`` -> logits (B,)."""
+    gen = torch.Generator().manual_seed(5)
+    features = torch.randn(6, 8, generator=gen, dtype=torch.float64)
+    labels = torch.tensor([0, 2, 1, 2, 0, 1])
+    psi, embed = nn.Linear(8, 1).double(), nn.Embedding(3, 8).double()
+    with torch.no_grad():
+        for p in (*psi.parameters(), embed.weight):
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64))
+        expected = psi(features).squeeze(1) + (embed(labels) * features).sum(1)
+        unconditional = psi(features).squeeze(1)
+    got = check.call(answer, features, labels, psi, embed, what="projection_logit(features, labels, psi, embed)")
+    value = check.tensor(got, "the logits")
+    if value.shape == (6, 1):
+        check.fail("the logits have shape (B, 1)", "one logit per image: squeeze the last dimension of psi(features)")
+    if value.shape == (6, 6):
+        check.fail("the logits have shape (B, B): every image was scored against every image's class",
+                   "take the dot product row by row: (embed(labels) * features).sum(dim=1)")
+    if value.shape == expected.shape and torch.allclose(value, unconditional):
+        check.fail("the logits ignore the labels", "add the class term <embed(label), features> to psi(features)")
+    check.close(value, expected, "the logits", "logit = psi(features) + <embed(label), features>, one per image")
+    check.passed("the logit is psi(h) plus the projection of h on the class's embedding")
+
+
+@exercise("slerp")
+def slerp(check, answer):
+    """``answer(z0 (D,), z1 (D,), t)`` -> the spherical interpolation between z0 and z1 at t in [0, 1]."""
+    gen = torch.Generator().manual_seed(6)
+    z0, z1 = torch.randn(32, generator=gen, dtype=torch.float64), torch.randn(32, generator=gen, dtype=torch.float64)
+
+    def reference(a, b, t):
+        omega = torch.arccos((a @ b / (a.norm() * b.norm())).clamp(-1, 1))
+        if omega.abs() < 1e-6:
+            return (1 - t) * a + t * b
+        return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+    for t in (0.0, 1.0):
+        got = check.call(answer, z0, z1, t, what=f"slerp(z0, z1, {t})")
+        check.close(got, reference(z0, z1, t), f"slerp at t = {t:g}", "t = 0 must give z0 and t = 1 must give z1")
+    check.passed("the path starts at z0 and ends at z1")
+    got = check.call(answer, z0, z1, 0.5, what="slerp(z0, z1, 0.5)")
+    value = check.tensor(got, "slerp at t = 0.5")
+    linear = 0.5 * (z0 + z1)
+    if value.shape == linear.shape and torch.allclose(value, linear):
+        check.fail(f"that is linear interpolation: at t = 0.5 its norm is {linear.norm():.2f}, while noise vectors "
+                   f"of 32 numbers have norms near {32 ** 0.5:.2f}",
+                   "walk along the great circle: sin((1 - t) w) / sin(w) * z0 + sin(t w) / sin(w) * z1, "
+                   "with w the angle between z0 and z1")
+    for t in (0.25, 0.5, 0.8):
+        got = check.call(answer, z0, z1, t, what=f"slerp(z0, z1, {t})")
+        check.close(got, reference(z0, z1, t), f"slerp at t = {t:g}",
+                    "w = arccos(<z0, z1> / (|z0| |z1|)), then sin((1 - t) w) / sin(w) * z0 + sin(t w) / sin(w) * z1")
+    check.passed("the points in between follow the great circle")
+    a, b = torch.full((16,), 0.5, dtype=torch.float64), torch.ones(16, dtype=torch.float64)  # cosine exactly 1
+    got = check.call(answer, a, b, 0.3, what="slerp(a, 2 * a, 0.3) (parallel vectors)")
+    check.close(got, reference(a, b, 0.3), "slerp of two parallel vectors",
+                "when the angle is 0, sin(w) = 0: fall back to linear interpolation instead of dividing by zero")
+    check.passed("parallel vectors (angle 0) give no NaN")
