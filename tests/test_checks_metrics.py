@@ -1,0 +1,59 @@
+"""The metrics checkers accept the reference answers and reject wrong ones without raising."""
+
+import math
+from collections import Counter
+
+import pytest
+import scipy.linalg
+import torch
+
+from tests.checker_cases import assert_passes, assert_rejected
+from utils import checks
+
+
+def good_perplexity(losses):
+    return math.exp(float(torch.as_tensor(losses).mean()))
+
+
+def good_precision(hyp, ref, n):
+    grams = Counter(tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1))
+    ref_grams = Counter(tuple(ref[i:i + n]) for i in range(len(ref) - n + 1))
+    total = sum(grams.values())
+    return sum(min(c, ref_grams[g]) for g, c in grams.items()) / total if total else 0.0
+
+
+def unclipped_precision(hyp, ref, n):
+    ref_grams = {tuple(ref[i:i + n]) for i in range(len(ref) - n + 1)}
+    grams = [tuple(hyp[i:i + n]) for i in range(len(hyp) - n + 1)]
+    return sum(g in ref_grams for g in grams) / len(grams) if grams else 0.0
+
+
+def good_frechet(mu1, cov1, mu2, cov2):
+    root = torch.as_tensor(scipy.linalg.sqrtm((cov1 @ cov2).numpy()).real)
+    return float(((mu1 - mu2) ** 2).sum() + torch.trace(cov1 + cov2 - 2 * root))
+
+
+def elementwise_frechet(mu1, cov1, mu2, cov2):
+    return float(((mu1 - mu2) ** 2).sum() + torch.trace(cov1 + cov2 - 2 * (cov1 * cov2).abs().sqrt()))
+
+
+CASES = {
+    checks.perplexity: (good_perplexity, [lambda losses: float(torch.exp(torch.as_tensor(losses)).mean()),
+                                          lambda losses: 2 ** float(torch.as_tensor(losses).mean()),
+                                          lambda losses: math.exp(float(torch.as_tensor(losses).sum())),
+                                          lambda losses: "7"]),
+    checks.modified_precision: (good_precision, [unclipped_precision, lambda h, r, n: 1.0,
+                                                 lambda h, r, n: good_precision(h, r, n) * len(h)]),
+    checks.gaussian_frechet: (good_frechet, [elementwise_frechet, lambda m1, c1, m2, c2: float(((m1 - m2) ** 2).sum()),
+                                             lambda m1, c1, m2, c2: good_frechet(m1, c1, m2, c2) ** 0.5]),
+}
+
+
+@pytest.mark.parametrize("checker", list(CASES), ids=lambda c: c.__name__)
+def test_reference_passes(checker, capsys):
+    assert_passes(checker, CASES[checker][0], capsys)
+
+
+@pytest.mark.parametrize("checker", list(CASES), ids=lambda c: c.__name__)
+def test_wrong_answers_fail_without_raising(checker, capsys):
+    assert_rejected(checker, CASES[checker][1], capsys)
