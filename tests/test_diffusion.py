@@ -129,3 +129,21 @@ def test_x0_target_and_its_noise_wrapper():
     x_t = D.q_sample(images, t, noise, schedule)
     ab = schedule.alpha_bar[t].view(-1, 1, 1, 1)
     assert torch.allclose(D.noise_from_x0(x_t, images, ab), noise, atol=1e-4)
+
+
+def test_train_ddpm_returns_a_seeded_average_of_the_weights():
+    from utils.unet import UNet
+
+    images = torch.rand(64, 1, 8, 8) * 2 - 1
+    schedule = D.cosine_schedule(10)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = UNet(in_channels=1, channels=(8, 16))
+        ema, history = D.train_ddpm(model, images, schedule, steps=5, batch=16, warmup=1, ema_decay=0.5)
+        runs.append((model, ema, history))
+    (model, ema, history), (_, ema_again, _) = runs
+    assert len(history.loss) == 5 and not ema.training
+    assert all(not p.requires_grad for p in ema.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(ema.parameters(), ema_again.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(ema.parameters(), model.parameters()))

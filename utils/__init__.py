@@ -7,9 +7,10 @@
 * ``plot``: image grids, loss curves, 2-D scatter and density plots.
 * ``metrics``: numbers that score generative models.
 * ``judge``: the digit classifier that scores generated digits (FD-digits).
+* ``baselines``: the classical digit models (a Gaussian per class, a Gaussian mixture, kernel density).
 * ``tokenizer``: characters with byte fallback, and byte-pair encoding from scratch.
 * ``gpt``: the GPT (and ``moe``, its mixture-of-experts feed-forward layer; ``lora``, its low-rank adapters).
-* ``gan``: GAN building blocks (seed-parallel MLPs, the R1 penalty).
+* ``gan``: GAN building blocks (seed-parallel MLPs, the R1 penalty, the DCGAN pair, the game loop for pictures).
 * ``diffusion`` and ``unet``: noise schedules, the DDPM loss, DDPM and DDIM sampling; the U-Net.
 * ``checks``: the exercise checkers.
 * ``record``: one call to record a chapter's numbers.

@@ -11,6 +11,7 @@ images (B, C, H, W) go through the same functions.
   (``target="x0"``), with :class:`NoiseFromX0` to sample from such a network.
 * :func:`ddpm_sample`: ancestral sampling, all ``T`` steps.
 * :func:`ddim_step`, :func:`ddim_sample`: deterministic sampling in a few steps (Song et al., 2021).
+* :func:`train_ddpm`: chapter 6's training recipe for the digits, with an average of the weights.
 
 A denoiser is any callable ``model(x_t, t, **kwargs)`` that returns the predicted noise
 with the shape of ``x_t``; ``t`` is a long tensor (B,) of step indices in ``[0, T)``.
@@ -251,3 +252,30 @@ def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, genera
         if sigma > 0:
             x = x + sigma * torch.randn(shape, generator=generator).to(device)
     return x
+
+
+def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, steps: int, batch: int = 128,
+               lr: float = 2e-3, warmup: int = 100, ema_decay: float = 0.99, seed: int = 0, progress: bool = False):
+    """Chapter 6's recipe for the digits: train ``model`` with :func:`ddpm_loss` through the
+    book's loop, keeping an exponential moving average of its weights (decay ``ema_decay``,
+    updated once per step). Returns the averaged copy, in eval mode, and the loop's History.
+
+    The data order and the noise are seeded with ``seed``, so the same call on the same
+    initial weights gives the same model (chapter 6 and the metrics chapter rely on it).
+    """
+    import copy
+
+    from .train import batch_sampler, train
+
+    ema = copy.deepcopy(model).requires_grad_(False)  # the averaged weights, which we sample from
+    noise = torch.Generator().manual_seed(seed)
+
+    def loss(net, batch_):
+        with torch.no_grad():  # the average rides along with the loss: the loop calls it once per step
+            for p_ema, p in zip(ema.parameters(), net.parameters()):
+                p_ema.lerp_(p, 1 - ema_decay)
+        return ddpm_loss(net, batch_[0], schedule, generator=noise)
+
+    history = train(model, loss, batch_sampler(images, batch_size=batch, seed=seed), steps=steps, lr=lr,
+                    warmup=warmup, progress=progress)
+    return ema.eval(), history

@@ -1,0 +1,84 @@
+"""The classical generative models of the digits, packaged for comparison with the deep ones.
+
+Chapter 1 builds the first two in plain sight; the metrics chapter's leaderboard draws from
+all three with the same seeds, so that their scores equal the ones chapter 1 recorded:
+
+* :func:`gaussian_digits`: one Gaussian per class with a shrunk covariance (chapter 1);
+* :func:`mixture_digits`: a 10-component Gaussian mixture, scikit-learn's ``GaussianMixture``;
+* :func:`kde_digits`: a Gaussian kernel density estimate, whose samples are training digits
+  plus a little noise: the memoriser every sample-based score must be read against.
+
+Each returns ``n`` images (n, 1, 8, 8) clipped to [0, 1], the range of real ink.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import Digits
+
+
+def _check(digits, n: int) -> None:
+    if not isinstance(digits, Digits):
+        raise TypeError(f"digits must be the Digits of utils.data.load_digits(), got {type(digits).__name__}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+
+
+def _images(x) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x), dtype=torch.float32).clamp(0, 1).view(-1, 1, 8, 8)
+
+
+def gaussian_digits(digits: Digits, n: int, seed: int = 0, shrinkage: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` digits and their classes from one Gaussian per class, fitted by maximum likelihood.
+
+    Each covariance is mixed with ``shrinkage`` times its mean variance on the diagonal, as in
+    chapter 1; the class is drawn from the training frequencies.
+    """
+    _check(digits, n)
+    x, y = digits.x_train.flatten(1).double(), digits.y_train
+    priors = torch.bincount(y, minlength=10).double() / len(y)
+    means = torch.stack([x[y == k].mean(0) for k in range(10)])
+    covariances = []
+    for k in range(10):
+        centred = x[y == k] - means[k]
+        cov = centred.T @ centred / len(centred)
+        covariances.append((1 - shrinkage) * cov + shrinkage * cov.diagonal().mean() * torch.eye(64, dtype=cov.dtype))
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.multinomial(priors, n, replacement=True, generator=generator)
+    noise = torch.randn(n, 64, generator=generator, dtype=torch.float64)
+    chol = torch.linalg.cholesky(torch.stack(covariances))
+    return _images(means[labels] + (chol[labels] @ noise[:, :, None]).squeeze(2)), labels
+
+
+def mixture_digits(digits: Digits, n: int, seed: int = 0, components: int = 10) -> torch.Tensor:
+    """``n`` digits from a Gaussian mixture with full covariances (``random_state=seed``), shuffled."""
+    from sklearn.mixture import GaussianMixture
+
+    _check(digits, n)
+    mixture = GaussianMixture(n_components=components, random_state=seed).fit(digits.x_train.flatten(1).numpy())
+    samples, _ = mixture.sample(n)
+    # scikit-learn returns the samples grouped by component; shuffle them.
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return _images(samples)[order]
+
+
+def kde_bandwidth(digits: Digits, candidates=(0.02, 0.05, 0.1, 0.2, 0.4)) -> float:
+    """The kernel width with the best log-likelihood of a held-out quarter of the training digits."""
+    from sklearn.neighbors import KernelDensity
+
+    x = digits.x_train.flatten(1).numpy()
+    cut = len(x) * 3 // 4
+    scores = [KernelDensity(bandwidth=b).fit(x[:cut]).score(x[cut:]) for b in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def kde_digits(digits: Digits, n: int, seed: int = 0, bandwidth: float | None = None) -> torch.Tensor:
+    """``n`` digits from a Gaussian kernel density estimate: a training digit plus noise of std ``bandwidth``."""
+    from sklearn.neighbors import KernelDensity
+
+    _check(digits, n)
+    bandwidth = kde_bandwidth(digits) if bandwidth is None else bandwidth
+    kde = KernelDensity(bandwidth=bandwidth).fit(digits.x_train.flatten(1).numpy())
+    return _images(kde.sample(n, random_state=seed))
