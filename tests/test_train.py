@@ -148,3 +148,14 @@ def test_bf16_autocast_trains_and_compile_really_compiles():
     assert compiled.flops_per_step == eager.flops_per_step > 0
     for a, b in zip(model.parameters(), eager_model.parameters()):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_crop_to_targets_cuts_after_the_last_target_of_any_row():
+    from utils.train import crop_to_targets
+
+    x = torch.arange(12).view(2, 6)
+    y = torch.tensor([[1, 2, -1, -1, -1, -1], [1, -1, 3, 4, -1, -1]])
+    cropped = crop_to_targets(lambda step: (x, y, "extra"))(0)
+    assert torch.equal(cropped[0], x[:, :4]) and torch.equal(cropped[1], y[:, :4]) and cropped[2] == "extra"
+    empty = crop_to_targets(lambda step: (x, torch.full_like(y, -1)))(0)
+    assert empty[0].shape == (2, 1)

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from . import distributed
-from .train import PRECISIONS, batch_sampler, train
+from .train import PRECISIONS, batch_sampler, crop_to_targets, train
 
 CONFIGS = ("tiny", "stories")
 
@@ -54,14 +54,9 @@ def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int = 12, n_trai
     splits = load_stories(n_train=n_train, n_val=10, n_test=10, seed=seed)
     tok = CharTokenizer.from_text("".join(s.text for s in splits.train) + "\n", byte_fallback=False)
     x, y, _ = story_rows(splits.train, tok.encode, LONGEST_STORY + 1)
-    sample = batch_sampler(x, y, batch_size=batch, seed=seed)
-
-    def get_batch(step):
-        xb, yb = sample(step)
-        if not crop:
-            return xb, yb
-        n = int((yb >= 0).sum(1).max())
-        return xb[:, :n], yb[:, :n]
+    get_batch = batch_sampler(x, y, batch_size=batch, seed=seed)
+    if crop:
+        get_batch = crop_to_targets(get_batch)
 
     torch.manual_seed(seed)
     model = GPT(GPTConfig(vocab_size=len(tok.chars), block_size=LONGEST_STORY + 1, n_layer=2, n_head=4,

@@ -85,6 +85,20 @@ def batch_sampler(*tensors: torch.Tensor, batch_size: int, seed: int = 0) -> Cal
     return get_batch
 
 
+def crop_to_targets(get_batch: Callable, ignore_index: int = -1) -> Callable:
+    """Wrap ``get_batch`` (of ``(x, y, ...)`` row batches) to cut each batch after the last
+    column where some row of ``y`` has a target (not ``ignore_index``): rows padded to the
+    longest possible text then cost only as much as the longest text in the batch."""
+
+    def cropped(step: int):
+        x, y, *rest = get_batch(step)
+        filled = (y != ignore_index).nonzero()
+        n = int(filled[:, 1].max()) + 1 if len(filled) else 1
+        return (x[:, :n], y[:, :n], *rest)
+
+    return cropped
+
+
 _PEAKS: dict[tuple[str, str], float] = {}
 
 
