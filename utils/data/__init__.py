@@ -4,6 +4,7 @@
 * :mod:`utils.data.digits`: scikit-learn's real 8x8 handwritten digits.
 * :mod:`utils.data.landscapes`: small generated landscapes whose attributes follow known distributions.
 * :mod:`utils.data.faces`: small generated cartoon faces whose attributes follow known distributions.
+* :mod:`utils.data.scenes`: small pictures drawn from captions (object pairs, two scenes), with held-out combinations.
 * :mod:`utils.data.photos`: patches of scikit-learn's two sample photographs, for super-resolution.
 * :mod:`utils.data.stories`: fairy tales from a probabilistic grammar, with exact log-probabilities.
 * :mod:`utils.data.news`: short news articles written from known events, with reference summaries.
@@ -13,6 +14,7 @@ from .digits import Digits, load_digits
 from .faces import Faces, measure_faces, sample_faces
 from .landscapes import Landscapes, attribute_match, measure_landscapes, sample_landscapes
 from .photos import PhotoPatches, bicubic_upsample, downsample, load_photo_patches, psnr
+from .scenes import Scenes, parse_caption, read_scenes, sample_scenes
 from .stories import (
     LONGEST_STORY,
     STORY_START,
@@ -31,6 +33,7 @@ from .toy2d import TOY_NAMES, Toy2D, toy_2d
 __all__ = ["Digits", "load_digits", "TOY_NAMES", "Toy2D", "toy_2d",
            "Landscapes", "attribute_match", "measure_landscapes", "sample_landscapes",
            "Faces", "measure_faces", "sample_faces",
+           "Scenes", "parse_caption", "read_scenes", "sample_scenes",
            "PhotoPatches", "bicubic_upsample", "downsample", "load_photo_patches", "psnr",
            "STORY_START", "Story", "StorySplits", "count_derivations", "hero_recalled", "load_stories",
            "sample_stories", "story_log_prob", "story_rows", "true_entropy", "LONGEST_STORY"]
