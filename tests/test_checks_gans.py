@@ -1,10 +1,9 @@
 """The GAN checkers accept the reference answers and reject wrong ones without raising."""
 
-import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.checker_cases import assert_passes, assert_rejected
+from tests.checker_cases import checker_tests
 from utils import checks
 from utils.metrics import mode_coverage as reference_coverage
 
@@ -79,12 +78,4 @@ CASES = {
                                 lambda a, b, t: good_slerp(b, a, t)]),
 }
 
-
-@pytest.mark.parametrize("checker", list(CASES), ids=lambda c: c.__name__)
-def test_reference_passes(checker, capsys):
-    assert_passes(checker, CASES[checker][0], capsys)
-
-
-@pytest.mark.parametrize("checker", list(CASES), ids=lambda c: c.__name__)
-def test_wrong_answers_fail_without_raising(checker, capsys):
-    assert_rejected(checker, CASES[checker][1], capsys)
+test_reference_passes, test_wrong_answers_fail_without_raising = checker_tests(CASES)
