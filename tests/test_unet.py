@@ -45,3 +45,40 @@ def test_bad_inputs_raise_clear_errors():
         UNet(1, channels=())
     with pytest.raises(ValueError, match="dim"):
         timestep_embedding(torch.arange(3), 7)
+
+
+def test_cross_attention_reads_the_context_and_ignores_masked_tokens():
+    torch.manual_seed(0)
+    model = UNet(3, channels=(8, 16), cond_dim=6, context_dim=6, film=True)
+    x, t, cond = torch.randn(2, 3, 8, 8), torch.tensor([3, 7]), torch.randn(2, 6)
+    context = torch.randn(2, 5, 6)
+    mask = torch.tensor([[True, True, True, False, False], [True, True, True, True, True]])
+    out = model(x, t, cond=cond, context=context, context_mask=mask)
+    changed = context.clone()
+    changed[0, 3:] = 100.0  # padding of the first caption: masked out, so no effect on its picture
+    again = model(x, t, cond=cond, context=changed, context_mask=mask)
+    torch.testing.assert_close(out[0], again[0])
+    changed[0, 0] = 100.0  # a real token: it must matter
+    assert not torch.allclose(out[0], model(x, t, cond=cond, context=changed, context_mask=mask)[0])
+    assert out.shape == (2, 3, 8, 8)
+    # only the coarser level and the middle attend; the finest level (8x8 here) does not
+    assert sum(not isinstance(m, torch.nn.Identity) for m in [*model.down_attn, model.middle_attn, *model.up_attn]) == 3
+
+
+def test_film_scales_as_well_as_shifts_and_plain_blocks_keep_their_weights():
+    film, plain = UNet(1, channels=(8, 16), film=True), UNet(1, channels=(8, 16))
+    assert film.down[0].emb.out_features == 2 * plain.down[0].emb.out_features
+    assert set(plain.state_dict()) == set(film.state_dict())  # no new weights, so chapter 6's checkpoints load
+
+
+def test_context_errors_name_the_argument():
+    model = UNet(3, channels=(8, 16), context_dim=4)
+    x, t = torch.randn(2, 3, 8, 8), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match="context must be given"):
+        model(x, t)
+    with pytest.raises(ValueError, match=r"context must have shape \(2, L, 4\)"):
+        model(x, t, context=torch.randn(2, 5, 3))
+    with pytest.raises(ValueError, match="context_mask must be a bool"):
+        model(x, t, context=torch.randn(2, 5, 4), context_mask=torch.ones(2, 5))
+    with pytest.raises(ValueError, match="two levels"):
+        UNet(3, channels=(8,), context_dim=4)

@@ -1,16 +1,20 @@
 """A small time-conditioned U-Net: the denoiser of the diffusion chapters.
 
 Built in chapter 6 for 8x8 digits and small RGB pictures; the text-to-image chapter
-reuses it with a caption embedding. The shape is the classic one of DDPM, shrunk:
+conditions it on a caption. The shape is the classic one of DDPM, shrunk:
 
     x (B, C, H, W) -> conv -> [ResBlock, downsample] per level -> ResBlock (middle)
                    -> [upsample, concatenate the skip, ResBlock] per level -> conv -> (B, C_out, H, W)
 
 Every residual block receives an embedding of the step ``t`` (sinusoidal features, then
-an MLP), so one network denoises at every noise level. Two hooks carry conditioning:
+an MLP), so one network denoises at every noise level. Three hooks carry conditioning:
 
-* ``cond`` (B, cond_dim): a vector (a class, a caption) projected and *added* to the
-  time embedding;
+* ``cond`` (B, cond_dim): a vector (a class, a pooled caption) projected and *added* to the
+  time embedding; with ``film=True`` every block turns that embedding into a scale and a
+  shift of its features (feature-wise linear modulation, FiLM) instead of a shift alone;
+* ``context`` (B, L, context_dim), with ``context_mask`` (B, L): a sequence (a caption's
+  token vectors) that the feature maps of the coarser levels read through
+  :class:`CrossAttention`, each pixel choosing which tokens to look at;
 * ``image`` (B, image_channels, H, W): a picture (a low-resolution input upsampled, for
   super-resolution) *concatenated* to ``x`` as extra input channels.
 """
@@ -42,78 +46,133 @@ def _groups(channels: int) -> int:
 
 
 class ResBlock(nn.Module):
-    """Two 3x3 convolutions with a residual path; the embedding shifts the features in between."""
+    """Two 3x3 convolutions with a residual path; the embedding shifts the features in between
+    (``film=True``: scales and shifts the normalised features, FiLM)."""
 
-    def __init__(self, in_channels: int, out_channels: int, emb_dim: int):
+    def __init__(self, in_channels: int, out_channels: int, emb_dim: int, film: bool = False):
         super().__init__()
+        self.film = film
         self.norm1 = nn.GroupNorm(_groups(in_channels), in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, out_channels)
+        self.emb = nn.Linear(emb_dim, 2 * out_channels if film else out_channels)
         self.norm2 = nn.GroupNorm(_groups(out_channels), out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)))  # (B, C_out, H, W)
-        h = h + self.emb(emb)[:, :, None, None]  # the step (and condition) tells the block how noisy x is
-        h = self.conv2(F.silu(self.norm2(h)))
+        e = self.emb(emb)[:, :, None, None]  # the step (and condition) tells the block how noisy x is
+        if self.film:
+            scale, shift = e.chunk(2, dim=1)  # (B, C_out, 1, 1) each: one gain and one offset per channel
+            h = self.norm2(h) * (1 + scale) + shift
+        else:
+            h = self.norm2(h + e)
+        h = self.conv2(F.silu(h))
         return self.skip(x) + h
 
 
+class CrossAttention(nn.Module):
+    """Every pixel of a feature map attends to the tokens of a context: ``h + out(softmax(q k^T / sqrt(d)) v)``.
+
+    Queries come from the normalised pixels (B, H*W, C); keys and values from the context
+    (B, L, context_dim), both projected to ``channels``. ``mask`` (B, L) is True for the tokens
+    to attend to (padding is False), so a short caption is not diluted by its padding.
+    """
+
+    def __init__(self, channels: int, context_dim: int, heads: int = 1):
+        super().__init__()
+        if channels % heads:
+            raise ValueError(f"channels ({channels}) must be divisible by heads ({heads})")
+        self.heads = heads
+        self.norm = nn.GroupNorm(_groups(channels), channels)
+        self.query = nn.Linear(channels, channels)
+        self.key = nn.Linear(context_dim, channels)
+        self.value = nn.Linear(context_dim, channels)
+        self.out = nn.Linear(channels, channels)
+
+    def forward(self, h: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, C, H, W = h.shape
+        split = lambda z: z.view(B, -1, self.heads, C // self.heads).transpose(1, 2)  # (B, heads, n, C/heads)
+        q = split(self.query(self.norm(h).flatten(2).transpose(1, 2)))  # (B, heads, H*W, C/heads)
+        k, v = split(self.key(context)), split(self.value(context))  # (B, heads, L, C/heads)
+        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else mask[:, None, None, :])
+        attended = attended.transpose(1, 2).reshape(B, H * W, C)
+        return h + self.out(attended).transpose(1, 2).reshape(B, C, H, W)
+
+
 class UNet(nn.Module):
-    """A U-Net predicting noise: ``model(x_t, t, cond=None, image=None)`` -> (B, out_channels, H, W).
+    """A U-Net predicting noise: ``model(x_t, t, cond=None, image=None, context=None, context_mask=None)``
+    -> (B, out_channels, H, W).
 
     ``channels`` gives the width of each resolution level; H and W must be divisible by
-    ``2 ** (len(channels) - 1)``.
+    ``2 ** (len(channels) - 1)``. With ``context_dim``, a :class:`CrossAttention` layer follows
+    every block of every level but the first (the finest), and the middle block.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int | None = None, channels=(32, 64),
-                 emb_dim: int = 64, cond_dim: int | None = None, image_channels: int = 0):
+                 emb_dim: int = 64, cond_dim: int | None = None, image_channels: int = 0,
+                 context_dim: int | None = None, film: bool = False, heads: int = 1):
         super().__init__()
         if in_channels < 1 or image_channels < 0:
             raise ValueError(f"in_channels must be >= 1 and image_channels >= 0, got {in_channels}, {image_channels}")
         if not channels or min(channels) < 1:
             raise ValueError(f"channels must be a non-empty sequence of positive widths, got {channels}")
+        if context_dim is not None and len(channels) < 2:
+            raise ValueError(f"cross-attention (context_dim) needs at least two levels of channels, got {channels}")
         self.in_channels, self.image_channels, self.cond_dim = in_channels, image_channels, cond_dim
+        self.context_dim = context_dim
         self.channels = tuple(channels)
         self.emb_dim = emb_dim
         self.time_mlp = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.cond_proj = nn.Linear(cond_dim, emb_dim) if cond_dim else None
         self.stem = nn.Conv2d(in_channels + image_channels, channels[0], 3, padding=1)
-        self.down = nn.ModuleList()
+        self.down, self.down_attn = nn.ModuleList(), nn.ModuleList()
         width = channels[0]
-        for c in channels:
-            self.down.append(ResBlock(width, c, emb_dim))
+        for level, c in enumerate(channels):
+            self.down.append(ResBlock(width, c, emb_dim, film))
+            self.down_attn.append(self._attention(c, level, heads))
             width = c
-        self.middle = ResBlock(width, width, emb_dim)
-        self.up = nn.ModuleList()
-        for c in reversed(channels):
-            self.up.append(ResBlock(width + c, c, emb_dim))  # + c: the skip from the same level
+        self.middle = ResBlock(width, width, emb_dim, film)
+        self.middle_attn = self._attention(width, len(channels) - 1, heads)
+        self.up, self.up_attn = nn.ModuleList(), nn.ModuleList()
+        for level, c in reversed(list(enumerate(channels))):
+            self.up.append(ResBlock(width + c, c, emb_dim, film))  # + c: the skip from the same level
+            self.up_attn.append(self._attention(c, level, heads))
             width = c
         self.head = nn.Sequential(nn.GroupNorm(_groups(width), width), nn.SiLU(),
                                   nn.Conv2d(width, out_channels or in_channels, 3, padding=1))
 
+    def _attention(self, channels: int, level: int, heads: int) -> nn.Module:
+        if self.context_dim is None or level == 0:
+            return nn.Identity()
+        return CrossAttention(channels, self.context_dim, heads)
+
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None,
-                image: torch.Tensor | None = None) -> torch.Tensor:
-        self._check_inputs(x, t, cond, image)
+                image: torch.Tensor | None = None, context: torch.Tensor | None = None,
+                context_mask: torch.Tensor | None = None) -> torch.Tensor:
+        self._check_inputs(x, t, cond, image, context, context_mask)
         emb = self.time_mlp(timestep_embedding(t, self.emb_dim))  # (B, E)
         if self.cond_proj is not None:
             emb = emb + self.cond_proj(cond)
+
+        def attend(layer, h):
+            return h if isinstance(layer, nn.Identity) else layer(h, context, context_mask)
+
         h = self.stem(torch.cat([x, image], dim=1) if self.image_channels else x)
         skips = []
-        for i, block in enumerate(self.down):
-            h = block(h, emb)
+        for i, (block, attn) in enumerate(zip(self.down, self.down_attn)):
+            h = attend(attn, block(h, emb))
             skips.append(h)
             if i < len(self.down) - 1:
                 h = F.avg_pool2d(h, 2)  # (B, C, H, W) -> (B, C, H/2, W/2)
-        h = self.middle(h, emb)
-        for i, block in enumerate(self.up):
+        h = attend(self.middle_attn, self.middle(h, emb))
+        for i, (block, attn) in enumerate(zip(self.up, self.up_attn)):
             if i > 0:
                 h = F.interpolate(h, scale_factor=2, mode="nearest")
-            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            h = attend(attn, block(torch.cat([h, skips.pop()], dim=1), emb))
         return self.head(h)
 
-    def _check_inputs(self, x, t, cond, image) -> None:
+    def _check_inputs(self, x, t, cond, image, context=None, context_mask=None) -> None:
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must be a tensor (B, {self.in_channels}, H, W), got "
                              f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
@@ -133,3 +192,14 @@ class UNet(nn.Module):
         if image is not None and tuple(image.shape) != (len(x), self.image_channels, *x.shape[2:]):
             raise ValueError(f"image must have shape ({len(x)}, {self.image_channels}, {x.shape[2]}, {x.shape[3]}), "
                              f"got {tuple(image.shape)}")
+        if (context is None) != (self.context_dim is None):
+            raise ValueError("context must be given exactly when the model has context_dim "
+                             f"(context_dim={self.context_dim})")
+        if context is not None and (context.ndim != 3 or context.shape[0] != len(x)
+                                    or context.shape[2] != self.context_dim):
+            raise ValueError(f"context must have shape ({len(x)}, L, {self.context_dim}), got {tuple(context.shape)}")
+        if context_mask is not None and (context is None or context_mask.shape != context.shape[:2]
+                                         or context_mask.dtype != torch.bool):
+            raise ValueError(f"context_mask must be a bool tensor shaped like context's first two dimensions "
+                             f"{tuple(context.shape[:2]) if context is not None else '(B, L)'}, got "
+                             f"{context_mask.dtype} {tuple(context_mask.shape)}")
