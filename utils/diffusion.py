@@ -11,7 +11,9 @@ images (B, C, H, W) go through the same functions.
   (``target="x0"``), with :class:`NoiseFromX0` to sample from such a network.
 * :func:`ddpm_sample`: ancestral sampling, all ``T`` steps.
 * :func:`ddim_step`, :func:`ddim_sample`: deterministic sampling in a few steps (Song et al., 2021).
-* :func:`train_ddpm`: chapter 6's training recipe for the digits, with an average of the weights.
+* :func:`train_ddpm`: chapter 6's training recipe for the digits, with an average of the weights
+  (and, for a conditional model, the condition dropped at random: the text-to-image chapter).
+* :func:`guided`: classifier-free guidance, one denoiser from a conditional and an unconditional one.
 
 A denoiser is any callable ``model(x_t, t, **kwargs)`` that returns the predicted noise
 with the shape of ``x_t``; ``t`` is a long tensor (B,) of step indices in ``[0, T)``.
@@ -152,9 +154,9 @@ class NoiseFromX0(nn.Module):
         super().__init__()
         self.net, self.schedule = net, schedule
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, **model_kwargs) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, *args, **model_kwargs) -> torch.Tensor:
         ab = _per_sample(self.schedule.alpha_bar.to(x_t.device), t, x_t)
-        return noise_from_x0(x_t, self.net(x_t, t, **model_kwargs), ab)
+        return noise_from_x0(x_t, self.net(x_t, t, *args, **model_kwargs), ab)
 
 
 def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t) -> torch.Tensor:
@@ -254,11 +256,30 @@ def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, genera
     return x
 
 
+def drop_conditions(cond: torch.Tensor, null: torch.Tensor, p: float,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """``cond`` (B, ...) with each row replaced by ``null`` (shaped like one row) with probability ``p``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"p must lie in [0, 1], got {p}")
+    if not isinstance(null, torch.Tensor) or null.shape != cond.shape[1:]:
+        raise ValueError(f"null must be a tensor shaped like one row of cond {tuple(cond.shape[1:])}, got "
+                         f"{tuple(null.shape) if isinstance(null, torch.Tensor) else type(null).__name__}")
+    drop = torch.rand(len(cond), generator=generator).to(cond.device) < p  # (B,)
+    return torch.where(drop.view(-1, *[1] * (cond.ndim - 1)), null.to(cond.device), cond)
+
+
 def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, steps: int, batch: int = 128,
-               lr: float = 2e-3, warmup: int = 100, ema_decay: float = 0.99, seed: int = 0, progress: bool = False):
+               lr: float = 2e-3, warmup: int = 100, ema_decay: float = 0.99, seed: int = 0, progress: bool = False,
+               cond: torch.Tensor | None = None, null: torch.Tensor | None = None, p_uncond: float = 0.0,
+               target: str = "eps"):
     """Chapter 6's recipe for the digits: train ``model`` with :func:`ddpm_loss` through the
     book's loop, keeping an exponential moving average of its weights (decay ``ema_decay``,
     updated once per step). Returns the averaged copy, in eval mode, and the loop's History.
+
+    With ``cond`` (one row per picture), the model is called ``model(x_t, t, cond_rows)``, and
+    each row is replaced by ``null`` with probability ``p_uncond`` (:func:`drop_conditions`),
+    so the one network learns both ``eps(x_t, t, c)`` and ``eps(x_t, t, null)``. ``target`` is
+    :func:`ddpm_loss`'s (``"x0"``: wrap the result in :class:`NoiseFromX0` to sample).
 
     The data order and the noise are seeded with ``seed``, so the same call on the same
     initial weights gives the same model (chapter 6 and the metrics chapter rely on it).
@@ -267,6 +288,10 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
 
     from .train import batch_sampler, train
 
+    if cond is not None and len(cond) != len(images):
+        raise ValueError(f"cond must have one row per picture: {len(cond)} rows for {len(images)} pictures")
+    if p_uncond and (cond is None or null is None):
+        raise ValueError("p_uncond > 0 needs both cond and null (the condition that means 'no condition')")
     ema = copy.deepcopy(model).requires_grad_(False)  # the averaged weights, which we sample from
     noise = torch.Generator().manual_seed(seed)
 
@@ -274,8 +299,34 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
         with torch.no_grad():  # the average rides along with the loss: the loop calls it once per step
             for p_ema, p in zip(ema.parameters(), net.parameters()):
                 p_ema.lerp_(p, 1 - ema_decay)
-        return ddpm_loss(net, batch_[0], schedule, generator=noise)
+        if cond is None:
+            return ddpm_loss(net, batch_[0], schedule, generator=noise, target=target)
+        rows = drop_conditions(batch_[1], null, p_uncond, noise) if p_uncond else batch_[1]
+        return ddpm_loss(lambda x_t, t: net(x_t, t, rows), batch_[0], schedule, generator=noise, target=target)
 
-    history = train(model, loss, batch_sampler(images, batch_size=batch, seed=seed), steps=steps, lr=lr,
+    tensors = (images,) if cond is None else (images, cond)
+    history = train(model, loss, batch_sampler(*tensors, batch_size=batch, seed=seed), steps=steps, lr=lr,
                     warmup=warmup, progress=progress)
     return ema.eval(), history
+
+
+def guided(model, weight: float, null: torch.Tensor):
+    """Classifier-free guidance (Ho and Salimans, 2022): the denoiser
+    ``(x_t, t, cond) -> (1 + weight) eps(x_t, t, cond) - weight eps(x_t, t, null)``.
+
+    ``weight = 0`` is the conditional model alone; larger weights push each step further from
+    what the model would draw with no condition, toward what the condition adds. ``null`` is
+    one row of the "no condition" input; both predictions come from one batched call.
+    """
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        raise ValueError(f"weight must be a number >= 0, got {weight!r}")
+
+    def denoiser(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if weight == 0:
+            return model(x_t, t, cond)
+        nulls = null.to(cond.device).expand(len(cond), *null.shape)
+        both = model(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([cond, nulls]))
+        eps_cond, eps_null = both.chunk(2)
+        return eps_cond + weight * (eps_cond - eps_null)
+
+    return denoiser
