@@ -60,3 +60,16 @@ def test_histogram_match_bounds_and_bad_input():
     for bad in (torch.tensor([0.5, 1.0]), empty, [1, 2], square):
         with pytest.raises(ValueError, match="1-D integer tensor"):
             histogram_match(bad, a)
+
+
+def test_mean_pairwise_distance_averages_over_distinct_pairs():
+    import pytest
+    import torch
+
+    from utils.metrics import mean_pairwise_distance
+
+    points = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 4.0]])  # distances 5, 3 and 4
+    assert mean_pairwise_distance(points) == pytest.approx(4.0)
+    assert mean_pairwise_distance(torch.ones(5, 3, 2, 2)) == 0.0
+    with pytest.raises(ValueError, match="at least 2"):
+        mean_pairwise_distance(torch.ones(1, 3))

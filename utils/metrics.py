@@ -247,3 +247,14 @@ def precision_recall(real_features, fake_features, k: int = 3) -> tuple[float, f
         return (torch.cdist(points, support) <= radii[None, :]).any(dim=1).double().mean().item()
 
     return inside(fake, real), inside(real, fake)
+
+
+def mean_pairwise_distance(images) -> float:
+    """The average Euclidean distance between every two of ``images`` (N >= 2, any shape after N):
+    a plain measure of variety, 0 when all are the same."""
+    x = torch.as_tensor(images, dtype=torch.float64)
+    if x.ndim < 2 or len(x) < 2:
+        raise ValueError(f"images must be a batch of at least 2, got shape {tuple(x.shape)}")
+    x = x.flatten(1)
+    n = len(x)
+    return (torch.cdist(x, x).sum() / (n * (n - 1))).item()  # the diagonal is 0; each pair counted twice

@@ -11,6 +11,14 @@ from .gans import gan_losses, mode_coverage, projection_logit, r1_penalty, slerp
 from .language import attention, causal_mask, encode_with_merges, merge_pair, pair_counts, top_k_probs
 from .metrics import gaussian_frechet, modified_precision, perplexity
 from .scaling import all_reduce_seconds, ring_all_reduce, shard_rows
+from .text_to_image import (
+                            all_facts_right,
+                            drop_captions,
+                            guidance,
+                            masked_cross_attention,
+                            masked_mean,
+                            mean_pairwise_distance,
+)
 
 __all__ = ["bayes_posterior", "fit_class_gaussians", "sigmoid_cross_entropy",
            "ddim_step", "diffusion_loss", "histogram_match", "noise_from_x0", "psnr", "q_sample",
@@ -18,4 +26,6 @@ __all__ = ["bayes_posterior", "fit_class_gaussians", "sigmoid_cross_entropy",
            "gan_losses", "mode_coverage", "r1_penalty", "projection_logit", "slerp", "transposed_conv_size",
            "gaussian_frechet", "modified_precision", "perplexity",
            "attention", "causal_mask", "encode_with_merges", "merge_pair", "pair_counts", "top_k_probs",
-           "all_reduce_seconds", "ring_all_reduce", "shard_rows"]
+           "all_reduce_seconds", "ring_all_reduce", "shard_rows",
+           "all_facts_right", "drop_captions", "guidance", "masked_cross_attention", "masked_mean",
+           "mean_pairwise_distance"]
