@@ -30,7 +30,7 @@ CHECKPOINT_EPS = CHECKPOINT.with_name("text_to_image_eps.pt")  # the same model 
 T = 100  # diffusion steps (cosine schedule); sampling uses 20 DDIM steps
 P_UNCOND = 0.1  # the share of captions replaced by the empty one in training
 # The chapter's sizes for each profile: training pictures, steps, batch, U-Net widths at 16x16 and 8x8.
-SIZES = {"cpu": {"n_train": 20000, "steps": 1200, "batch": 32, "channels": (32, 64)},
+SIZES = {"cpu": {"n_train": 20000, "steps": 1000, "batch": 32, "channels": (32, 64)},
          "gpu": {"n_train": 50000, "steps": 8000, "batch": 128, "channels": (64, 128)}}
 
 PAD, NULL = 0, 1
