@@ -311,7 +311,7 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
 
 
 def guided(model, weight: float, null: torch.Tensor):
-    """Classifier-free guidance (Ho and Salimans, 2022): the denoiser
+    """Classifier-free guidance (Ho and Salimans, 2021): the denoiser
     ``(x_t, t, cond) -> (1 + weight) eps(x_t, t, cond) - weight eps(x_t, t, null)``.
 
     ``weight = 0`` is the conditional model alone; larger weights push each step further from

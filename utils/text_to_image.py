@@ -34,7 +34,7 @@ SIZES = {"cpu": {"n_train": 20000, "steps": 1000, "batch": 32, "channels": (32, 
          "gpu": {"n_train": 50000, "steps": 8000, "batch": 128, "channels": (64, 128)}}
 
 PAD, NULL = 0, 1
-CAPTION_LENGTH = 8  # the longest caption, "a sunny beach with palm trees", has 6 words; pairs have 7
+CAPTION_LENGTH = 8  # an object pair has 7 words, the longest caption; a whole scene has 6 or 7
 WORDS = ("<pad>", "<null>") + tuple(sorted(set(" ".join(SCENES + ("a above",) + SHAPES + COLOURS).split())))
 WORD_IDS = {word: i for i, word in enumerate(WORDS)}
 
