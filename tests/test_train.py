@@ -83,9 +83,32 @@ def test_flops_and_mfu_are_measured():
     assert history.seconds > 0
 
 
+def test_profiler_sees_each_timed_step():
+    # Chapter 3 sorts a step's time by kind from these marks; the first step is counted, not timed.
+    model, get_batch = make_problem()
+    with torch.profiler.profile() as prof:
+        train(model, mse, get_batch, steps=6, progress=False)
+    assert sum(event.name == "train step" for event in prof.events()) == 5
+
+
 def test_count_flops_of_a_matmul():
     a, b = torch.randn(8, 16), torch.randn(16, 4)
     assert count_flops(torch.matmul, a, b) == 2 * 8 * 16 * 4
+
+
+def test_count_flops_of_a_gpt_step_is_6n_plus_12lhqt():
+    # PaLM's and nanoGPT's formula, per token: 6 x (weights of the matrix products) for the
+    # forward and backward passes, plus 12 x layers x width x context for attention, which
+    # the CPU's fused kernel hides from PyTorch's own counter.
+    from utils.gpt import GPT, GPTConfig
+
+    B, T, L, C, V = 2, 8, 2, 16, 11
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=V, block_size=T, n_layer=L, n_head=4, n_embd=C))
+    x = torch.randint(V, (B, T))
+    weights = sum(p.numel() for name, p in model.named_parameters() if p.ndim == 2 and not name.startswith("wpe"))
+    expected = 6 * weights * B * T + 12 * L * C * T * B * T
+    assert count_flops(lambda: model(x, x)[1].backward()) == expected
 
 
 def test_matmul_peak_is_positive_and_cached():

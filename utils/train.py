@@ -132,9 +132,38 @@ def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = t
     return _PEAKS[key]
 
 
+def _attention_flops(query, key, value, *args, **kwargs) -> int:
+    """A fused attention's forward pass: the scores Q K^T and the weighted sum P V, two
+    matrix products per head, counted in full even under a causal mask (as PaLM's 6N + 12LHQT
+    and nanoGPT count them: the convention that makes MFUs comparable)."""
+    b, h, t_q, d = query
+    t_k, d_v = key[-2], value[-1]
+    return 2 * b * h * t_q * t_k * (d + d_v)
+
+
+def _attention_backward_flops(grad_out, query, key, value, *args, **kwargs) -> int:
+    """A fused attention's backward pass: four matrix products, twice the forward. The scores
+    a flash kernel recomputes are not counted: MFU counts the model's FLOPs, not the kernel's."""
+    return 2 * _attention_flops(query, key, value)
+
+
+def _attention_formulas() -> dict:
+    """Our formulas for every fused attention kernel this torch has. Its own FLOP counter knows
+    only the GPU kernels (and counts their recomputation); the CPU's flash kernel it misses."""
+    formulas = {}
+    for name in ("_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+                 "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_flash_attention_for_cpu",
+                 "_scaled_dot_product_fused_attention_overrideable"):
+        for suffix, formula in (("", _attention_flops), ("_backward", _attention_backward_flops)):
+            if hasattr(torch.ops.aten, name + suffix):
+                formulas[getattr(torch.ops.aten, name + suffix)] = formula
+    return formulas
+
+
 def count_flops(fn: Callable, *args) -> float:
-    """The FLOPs that ``fn(*args)`` performs, as counted by PyTorch's FlopCounterMode."""
-    counter = FlopCounterMode(display=False)
+    """The FLOPs that ``fn(*args)`` performs: the matrix products PyTorch's FlopCounterMode
+    counts, with fused attention counted by :func:`_attention_flops` on every device."""
+    counter = FlopCounterMode(display=False, custom_mapping=_attention_formulas())
     with counter:
         fn(*args)
     return float(counter.get_total_flops())
@@ -247,7 +276,8 @@ def train(
         else:
             _synchronize(device)
             tick = time.perf_counter()
-            history.loss.append(one_step(step))
+            with torch.profiler.record_function("train step"):  # a mark for the profiler: see chapter 3
+                history.loss.append(one_step(step))
             _synchronize(device)
             timed_seconds += time.perf_counter() - tick
             timed_steps += 1
