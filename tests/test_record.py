@@ -6,18 +6,57 @@ import torch
 from utils.record import record
 
 
-def test_record_writes_the_promised_fields(tmp_path):
-    path = record("99_test", {"accuracy": 0.5, "count": 3, "t": torch.tensor(1.5)}, mfu=0.2, directory=tmp_path)
-    entry = json.loads(path.read_text())
-    assert path.name == "99_test.json"
-    assert set(entry) >= {"chapter", "profile", "device", "seconds", "metrics"}
-    assert entry["metrics"] == {"accuracy": 0.5, "count": 3.0, "t": 1.5} and entry["mfu"] == 0.2
+def test_record_writes_the_promised_fields(tmp_path, capsys):
+    import numpy as np
+
+    record("99_test", {"accuracy": 0.5, "count": 3, "t": torch.tensor(1.5), "np": np.float32(2.0)}, mfu=0.2,
+           promises={"accuracy": ">= 0.4"}, directory=tmp_path)
+    entry = json.loads((tmp_path / "99_test.json").read_text())
+    assert set(entry) >= {"chapter", "profile", "device", "gpu", "torch", "cuda", "tf32_matmul", "precision",
+                          "smoke", "seconds", "metrics", "checked"}
+    assert entry["metrics"] == {"accuracy": 0.5, "count": 3.0, "t": 1.5, "np": 2.0} and entry["mfu"] == 0.2
+    assert entry["checked"] == "held" and entry["smoke"] is False and entry["device"] == "cpu"
+    assert str(tmp_path) not in capsys.readouterr().out  # no machine path in a built page
 
 
-@pytest.mark.parametrize("metrics", [{}, {"a": float("nan")}, {"a": "high"}, {"a": True}])
+@pytest.mark.parametrize("metrics", [{}, {"a": float("nan")}, {"a": float("inf")}, {"a": "high"}, {"a": True},
+                                     {"": 1.0}, {"a": torch.zeros(2)}])
 def test_record_rejects_bad_metrics(tmp_path, metrics):
     with pytest.raises(ValueError, match="metrics"):
         record("99_test", metrics, directory=tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, words", [({"seconds": -1.0}, "seconds"), ({"mfu": float("nan")}, "mfu"),
+                                           ({"precision": "fp8"}, "precision"), ({"flops": -5}, "flops")])
+def test_record_rejects_bad_numbers_by_name(tmp_path, kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        record("99_test", {"x": 1.0}, directory=tmp_path, **kwargs)
+
+
+def test_a_smoke_run_checks_no_promise_and_records_apart(tmp_path, monkeypatch, capsys):
+    from utils.record import check_promise
+
+    monkeypatch.setenv("GENAI_BUILD_DIR", str(tmp_path))
+    assert check_promise(True, "fine") is True
+    with pytest.raises(AssertionError, match="too low"):
+        check_promise(False, "too low")
+    monkeypatch.setenv("GENAI_SMOKE", "1")
+    assert check_promise(False, "too low") is False  # not passed: reported as not checked
+    assert "not checked" in capsys.readouterr().out
+    record("99_test", {"x": 1.0}, promises={"x": ">= 2"})
+    entry = json.loads((tmp_path / "records" / "smoke" / "99_test.json").read_text())
+    assert entry["smoke"] is True and entry["checked"] == "not checked (smoke)"
+    assert not (tmp_path / "records" / "99_test.json").exists()
+
+
+def test_summary_refuses_to_mix_profiles_or_smoke_runs(tmp_path, monkeypatch):
+    from utils.record import load_records, summary_rows
+
+    record("01_a", {"x": 1.0}, directory=tmp_path)
+    monkeypatch.setenv("GENAI_PROFILE", "gpu")
+    record("02_b", {"x": 1.0}, directory=tmp_path)
+    with pytest.raises(ValueError, match="mix profiles"):
+        summary_rows(load_records(tmp_path))
 
 
 def test_record_rejects_bad_chapter(tmp_path):
@@ -41,6 +80,7 @@ def test_summary_has_one_row_per_metric_and_skips_what_is_not_a_record(tmp_path)
         ("01_a", "y", 2.0), ("01_a", "z", 3.0), ("02_b", "x", 1.0)]
     assert summary["rows"][0]["mfu"] == 0.25 and summary["rows"][2]["flops"] is None
     assert summary["rows"][2]["promise"] == ">= 0.5" and summary["rows"][0]["promise"] is None
+    assert summary["rows"][2]["checked"] == "held" and summary["rows"][0]["checked"] is None
     with pytest.raises(ValueError, match="not recorded"):
         record("03_c", {"x": 1.0}, promises={"y": ">= 1"}, directory=tmp_path)
     with pytest.raises(ValueError, match="in words"):

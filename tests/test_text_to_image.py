@@ -79,15 +79,18 @@ def test_train_ddpm_with_captions_learns_a_conditional_and_an_unconditional_mode
 
 
 @pytest.mark.parametrize("target", ["x0", "eps"])
-def test_saved_model_loads_as_the_same_noise_predictor(tmp_path, target):
-    from utils.text_to_image import load_text_to_image, save_text_to_image, train_text_to_image
+def test_the_recipe_trains_once_then_loads_the_same_noise_predictor(tmp_path, monkeypatch, target):
+    from utils.text_to_image import SIZES, TEXT_TO_IMAGE, load_text_to_image
 
-    model, _ = train_text_to_image(sample_scenes(32, seed=1), channels=(8, 16), steps=2, batch=4, target=target)
-    assert isinstance(model, D.NoiseFromX0) == (target == "x0")
-    save_text_to_image(model, tmp_path / "model.pt")
-    loaded = load_text_to_image(tmp_path / "model.pt")
+    monkeypatch.setenv("GENAI_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(SIZES, "cpu", {"n_train": 32, "steps": 2, "batch": 4, "channels": (8, 16)})
+    trained = load_text_to_image(target)  # nothing saved yet: trains with the recipe, then saves
+    assert isinstance(trained, D.NoiseFromX0) == (target == "x0")
+    assert TEXT_TO_IMAGE[target].path == tmp_path / "cpu" / f"{TEXT_TO_IMAGE[target].name}.pt"
+    assert TEXT_TO_IMAGE[target].path.exists()
+    loaded = load_text_to_image(target)
     x, t, ids = torch.randn(2, 3, 16, 16), torch.tensor([3, 90]), encode_captions(["a red ball above a blue box", ""])
     with torch.no_grad():
-        torch.testing.assert_close(loaded(x, t, ids), model(x, t, ids))
-    with pytest.raises(FileNotFoundError, match="run the text-to-image notebook"):
-        load_text_to_image(tmp_path / "missing.pt")
+        torch.testing.assert_close(loaded(x, t, ids), trained(x, t, ids))
+    with pytest.raises(ValueError, match="target"):
+        load_text_to_image("noise")

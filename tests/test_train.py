@@ -1,13 +1,13 @@
 import pytest
 import torch
 
+from utils.flops import count_flops, math_mode, matmul_peak_flops
 from utils.train import (
     History,
+    WeightAverage,
     batch_sampler,
-    count_flops,
     load_checkpoint,
     lr_at,
-    matmul_peak_flops,
     train,
 )
 
@@ -111,10 +111,41 @@ def test_count_flops_of_a_gpt_step_is_6n_plus_12lhqt():
     assert count_flops(lambda: model(x, x)[1].backward()) == expected
 
 
-def test_matmul_peak_is_positive_and_cached():
+def test_matmul_peak_is_positive_cached_and_per_math_mode():
     first = matmul_peak_flops("cpu")
     assert first > 1e8 and matmul_peak_flops("cpu") == first
     assert matmul_peak_flops("cpu", fresh=True) > 1e8
+    assert matmul_peak_flops("cpu", "bf16") > 1e8
+    with pytest.raises(ValueError, match="mode"):
+        matmul_peak_flops("cpu", "fp8")
+
+
+def test_math_mode_names_the_arithmetic_really_used():
+    assert math_mode("cpu") == "fp32" and math_mode("cpu", "bf16") == "bf16"
+    before = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        assert math_mode("cuda") == "tf32" and math_mode("cpu") == "fp32"
+        torch.backends.cuda.matmul.allow_tf32 = False
+        assert math_mode("cuda") == "fp32"
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+    model, get_batch = make_problem()
+    assert train(model, mse, get_batch, steps=3, precision="bf16", progress=False).math_mode == "bf16"
+
+
+def test_weight_average_is_a_fused_moving_average_run_after_each_step():
+    model, get_batch = make_problem()
+    average = WeightAverage(model, decay=0.9)
+    start = [p.clone() for p in average.model.parameters()]
+    seen = []
+    train(model, mse, get_batch, steps=1, lr=1e-2, progress=False,
+          on_step=lambda step, m: (seen.append(step), average(step, m)))
+    assert seen == [0] and not any(p.requires_grad for p in average.model.parameters())
+    for a, s, p in zip(average.model.parameters(), start, model.parameters()):
+        torch.testing.assert_close(a, 0.9 * s + 0.1 * p)
+    with pytest.raises(ValueError, match="decay"):
+        WeightAverage(model, decay=1.0)
 
 
 def test_lr_schedule_warms_up_then_decays():
@@ -142,6 +173,31 @@ def test_bad_arguments_are_named(tmp_path):
         batch_sampler(torch.zeros(3), batch_size=0)
     with pytest.raises(FileNotFoundError, match="checkpoint"):
         load_checkpoint(tmp_path / "none.pt", model)
+    (tmp_path / "notes.pt").write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not a checkpoint"):
+        load_checkpoint(tmp_path / "notes.pt", model)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"clip": -1.0}, "clip"), ({"weight_decay": -0.1}, "weight_decay"), ({"lr": 0.0}, "lr"),
+    ({"warmup": 50}, "warmup"), ({"eval_every": 0}, "eval_every"), ({"betas": (0.9,)}, "betas"),
+    ({"steps": 2.5}, "steps"),
+])
+def test_train_refuses_numbers_that_would_train_wrongly(kwargs, words):
+    model, get_batch = make_problem()
+    with pytest.raises(ValueError, match=words):
+        train(model, mse, get_batch, **{"steps": 10, "progress": False, **kwargs})
+
+
+def test_train_names_callables_and_losses_that_are_not_what_it_needs():
+    model, get_batch = make_problem()
+    with pytest.raises(TypeError, match="get_batch must be a function"):
+        train(model, mse, (torch.zeros(2),), steps=2, progress=False)
+    with pytest.raises(TypeError, match="model must be"):
+        train("model", mse, get_batch, steps=2, progress=False)
+    per_sample = lambda m, b: ((m(b[0]) - b[1]) ** 2).squeeze(1)
+    with pytest.raises(ValueError, match="one number"):
+        train(model, per_sample, get_batch, steps=2, progress=False)
 
 
 def test_diverging_loss_is_reported():

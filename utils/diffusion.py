@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .device import _same_device, check_device
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -131,7 +133,25 @@ def ddpm_loss(model, x0: torch.Tensor, schedule: Schedule, generator: torch.Gene
     t = torch.randint(schedule.steps, (len(x0),), generator=generator).to(x0.device)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
     prediction = model(q_sample(x0, t, noise, schedule), t, **model_kwargs)
+    _check_prediction(prediction, x0, "model(x_t, t)")
     return F.mse_loss(prediction, noise if target == "eps" else x0)
+
+
+def _check_prediction(prediction, like: torch.Tensor, what: str) -> None:
+    """A denoiser must answer with one prediction per number of ``x_t``: anything else would broadcast
+    into a wrong loss or garbage samples of the right shape."""
+    if not isinstance(prediction, torch.Tensor) or prediction.shape != like.shape:
+        got = tuple(prediction.shape) if isinstance(prediction, torch.Tensor) else type(prediction).__name__
+        raise ValueError(f"{what} must return a tensor shaped like x_t {tuple(like.shape)} "
+                         f"(the predicted noise or picture), got {got}")
+
+
+def _sampling_device(model, device) -> torch.device:
+    """The device that sampling runs on: the model's (the profile's for a plain function), checked once."""
+    found = check_device(model, "model")
+    if device is not None and not _same_device(torch.device(device), found):
+        raise ValueError(f"device={device} but the model is on {found}: leave device out, the samplers take the model's")
+    return found
 
 
 def noise_from_x0(x_t: torch.Tensor, x0: torch.Tensor, alpha_bar_t) -> torch.Tensor:
@@ -178,20 +198,26 @@ def _check_shape(shape) -> tuple[int, ...]:
 
 @torch.no_grad()
 def ddpm_sample(model, shape, schedule: Schedule, generator: torch.Generator | None = None,
-                device="cpu", clip: tuple[float, float] | None = None, **model_kwargs) -> torch.Tensor:
+                device=None, clip: tuple[float, float] | None = None, **model_kwargs) -> torch.Tensor:
     """Ancestral sampling: start from pure noise, take all ``T`` reverse steps.
 
     Each step draws ``x_{t-1} ~ N(mu, beta_tilde_t I)``, the true posterior ``q(x_{t-1} |
     x_t, x_0)`` with ``x_0`` replaced by the model's estimate (clipped to ``clip`` if given).
+    Sampling runs on the model's device (``device``, if given, must agree). The noise is drawn
+    on the CPU from ``generator`` and moved there, so a seed gives the same pictures on every device.
     """
     shape = _check_shape(shape)
-    ab = schedule.alpha_bar.double()
+    device = _sampling_device(model, device)
+    ab = schedule.alpha_bar.double().tolist()  # numbers on the host: no device read per step
     x = torch.randn(shape, generator=generator).to(device)
     for step in reversed(range(schedule.steps)):
         t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        ab_t, ab_prev = ab[step].item(), (ab[step - 1].item() if step > 0 else 1.0)
+        ab_t, ab_prev = ab[step], (ab[step - 1] if step > 0 else 1.0)
         beta_t = 1 - ab_t / ab_prev
-        x0 = _clip(predict_x0(x, model(x, t, **model_kwargs), ab_t), clip)
+        eps = model(x, t, **model_kwargs)
+        if step == schedule.steps - 1:
+            _check_prediction(eps, x, "model(x_t, t)")
+        x0 = _clip(predict_x0(x, eps, ab_t), clip)
         # The posterior mean is a blend of the estimated x_0 and the current x_t.
         mean = (math.sqrt(ab_prev) * beta_t * x0 + math.sqrt(1 - beta_t) * (1 - ab_prev) * x) / (1 - ab_t)
         if step > 0:
@@ -227,23 +253,27 @@ def ddim_timesteps(schedule: Schedule, sample_steps: int) -> list[int]:
 
 @torch.no_grad()
 def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, generator: torch.Generator | None = None,
-                device="cpu", clip: tuple[float, float] | None = None, eta: float = 0.0,
+                device=None, clip: tuple[float, float] | None = None, eta: float = 0.0,
                 **model_kwargs) -> torch.Tensor:
     """DDIM sampling in ``sample_steps`` model calls (the same trained model as DDPM).
 
     ``eta = 0`` is the deterministic sampler; ``eta = 1`` adds fresh noise at each jump, as
     much as ancestral sampling would over the same jump (the family of Song et al., 2021).
+    Sampling runs on the model's device, as in :func:`ddpm_sample`.
     """
     shape = _check_shape(shape)
-    if not 0.0 <= eta <= 1.0:
-        raise ValueError(f"eta must lie in [0, 1], got {eta}")
-    ab = schedule.alpha_bar.double()
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must be a number in [0, 1], got {eta!r}")
+    device = _sampling_device(model, device)
+    ab = schedule.alpha_bar.double().tolist()
     steps = ddim_timesteps(schedule, sample_steps)
     x = torch.randn(shape, generator=generator).to(device)
     for i, step in enumerate(steps):
         t = torch.full((shape[0],), step, dtype=torch.long, device=device)
-        ab_t, ab_prev = ab[step].item(), ab[steps[i + 1]].item() if i + 1 < len(steps) else 1.0
+        ab_t, ab_prev = ab[step], ab[steps[i + 1]] if i + 1 < len(steps) else 1.0
         eps = model(x, t, **model_kwargs)
+        if i == 0:
+            _check_prediction(eps, x, "model(x_t, t)")
         if eta == 0:
             x = ddim_step(x, eps, ab_t, ab_prev, clip)
             continue
@@ -269,12 +299,14 @@ def drop_conditions(cond: torch.Tensor, null: torch.Tensor, p: float,
 
 
 def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, steps: int, batch: int = 128,
-               lr: float = 2e-3, warmup: int = 100, ema_decay: float = 0.99, seed: int = 0, progress: bool = False,
-               cond: torch.Tensor | None = None, null: torch.Tensor | None = None, p_uncond: float = 0.0,
-               target: str = "eps"):
+               lr: float = 2e-3, warmup: int | None = None, ema_decay: float = 0.99, seed: int = 0,
+               progress: bool = False, cond: torch.Tensor | None = None, null: torch.Tensor | None = None,
+               p_uncond: float = 0.0, target: str = "eps"):
     """Chapter 6's recipe for the digits: train ``model`` with :func:`ddpm_loss` through the
     book's loop, keeping an exponential moving average of its weights (decay ``ema_decay``,
-    updated once per step). Returns the averaged copy, in eval mode, and the loop's History.
+    updated after every step by :class:`utils.train.WeightAverage`). Returns the averaged copy,
+    in eval mode, and the loop's History. ``warmup`` defaults to 100 steps (a fifth of a run
+    shorter than 500).
 
     With ``cond`` (one row per picture), the model is called ``model(x_t, t, cond_rows)``, and
     each row is replaced by ``null`` with probability ``p_uncond`` (:func:`drop_conditions`),
@@ -284,21 +316,23 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
     The data order and the noise are seeded with ``seed``, so the same call on the same
     initial weights gives the same model (chapter 6 and the metrics chapter rely on it).
     """
-    import copy
+    from .train import WeightAverage, batch_sampler, train
 
-    from .train import batch_sampler, train
-
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim < 2:
+        raise TypeError(f"images must be a floating-point tensor (N, ...) scaled to [-1, 1], got "
+                        f"{type(images).__name__ if not isinstance(images, torch.Tensor) else images.dtype}")
     if cond is not None and len(cond) != len(images):
         raise ValueError(f"cond must have one row per picture: {len(cond)} rows for {len(images)} pictures")
     if p_uncond and (cond is None or null is None):
         raise ValueError("p_uncond > 0 needs both cond and null (the condition that means 'no condition')")
-    ema = copy.deepcopy(model).requires_grad_(False)  # the averaged weights, which we sample from
+    check_device(model, "model")
+    warmup = min(100, steps // 5) if warmup is None else warmup
+    average = WeightAverage(model, ema_decay)  # the averaged weights, which we sample from
     noise = torch.Generator().manual_seed(seed)
 
     def loss(net, batch_):
-        with torch.no_grad():  # the average rides along with the loss: the loop calls it once per step
-            for p_ema, p in zip(ema.parameters(), net.parameters()):
-                p_ema.lerp_(p, 1 - ema_decay)
         if cond is None:
             return ddpm_loss(net, batch_[0], schedule, generator=noise, target=target)
         rows = drop_conditions(batch_[1], null, p_uncond, noise) if p_uncond else batch_[1]
@@ -306,27 +340,70 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
 
     tensors = (images,) if cond is None else (images, cond)
     history = train(model, loss, batch_sampler(*tensors, batch_size=batch, seed=seed), steps=steps, lr=lr,
-                    warmup=warmup, progress=progress)
-    return ema.eval(), history
+                    warmup=warmup, progress=progress, on_step=average)
+    return average.model.eval(), history
 
 
-def guided(model, weight: float, null: torch.Tensor):
+class Guided(nn.Module):
     """Classifier-free guidance (Ho and Salimans, 2021): the denoiser
     ``(x_t, t, cond) -> (1 + weight) eps(x_t, t, cond) - weight eps(x_t, t, null)``.
 
     ``weight = 0`` is the conditional model alone; larger weights push each step further from
     what the model would draw with no condition, toward what the condition adds. ``null`` is
-    one row of the "no condition" input; both predictions come from one batched call.
+    one row of the "no condition" input; both predictions come from one batched call. It is a
+    module holding ``model``, so the samplers see where its weights are.
     """
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-        raise ValueError(f"weight must be a number >= 0, got {weight!r}")
 
-    def denoiser(x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        if weight == 0:
-            return model(x_t, t, cond)
-        nulls = null.to(cond.device).expand(len(cond), *null.shape)
-        both = model(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([cond, nulls]))
+    def __init__(self, model, weight: float, null: torch.Tensor):
+        super().__init__()
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"weight must be a number >= 0, got {weight!r}")
+        if not isinstance(null, torch.Tensor):
+            raise TypeError(f"null must be a tensor (one row of the 'no condition' input), got {type(null).__name__}")
+        self.model, self.weight, self.null = model, float(weight), null
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if self.weight == 0:
+            return self.model(x_t, t, cond)
+        nulls = self.null.to(cond.device).expand(len(cond), *self.null.shape)
+        both = self.model(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([cond, nulls]))
         eps_cond, eps_null = both.chunk(2)
-        return eps_cond + weight * (eps_cond - eps_null)
+        return eps_cond + self.weight * (eps_cond - eps_null)
 
-    return denoiser
+
+def guided(model, weight: float, null: torch.Tensor) -> Guided:
+    """The guided denoiser of ``model`` at strength ``weight`` (see :class:`Guided`)."""
+    return Guided(model, weight, null)
+
+
+def _build_digit_ddpm(sizes: dict) -> nn.Module:
+    from .device import seed
+    from .unet import UNet
+
+    seed(0)
+    return UNet(in_channels=1, channels=tuple(sizes["channels"]))
+
+
+def _fit_digit_ddpm(unet: nn.Module, sizes: dict) -> nn.Module:
+    from .data import load_digits
+
+    device = next(unet.parameters()).device
+    images = (load_digits().x_train * 2 - 1).to(device)
+    ema, _ = train_ddpm(unet, images, cosine_schedule(sizes["T"]), steps=sizes["steps"], batch=sizes["batch"],
+                        lr=sizes["lr"], ema_decay=sizes["ema_decay"], seed=0)
+    return ema
+
+
+def _digit_ddpm_recipe():
+    from .recipes import Recipe
+
+    common = {"T": 100, "batch": 128, "lr": 2e-3, "ema_decay": 0.99}
+    return Recipe(name="ddpm_digits", chapter="06_diffusion",
+                  sizes={"cpu": {**common, "channels": (16, 32), "steps": 1500},
+                         "gpu": {**common, "channels": (64, 128), "steps": 8000}, "smoke": {"steps": 5}},
+                  build=_build_digit_ddpm, fit=_fit_digit_ddpm)
+
+
+# The U-Net DDPM on the digits that chapter 6 trains and the metrics chapter's leaderboard scores
+# (``load_or_train`` returns the moving average of its weights, which is what is sampled from).
+DIGIT_DDPM = _digit_ddpm_recipe()

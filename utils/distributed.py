@@ -44,28 +44,38 @@ def start(timeout_s: float = 300.0) -> torch.device:
     """Join the process group that ``torchrun`` set up and return this process's device.
 
     Under ``torchrun`` (``WORLD_SIZE`` is set) this picks ``nccl`` and the GPU numbered
-    ``LOCAL_RANK`` when CUDA is available, and ``gloo`` on the CPU otherwise; it splits the
-    machine's cores between the processes on one machine. Without ``torchrun`` it does
-    nothing and returns the CPU or the one GPU.
+    ``LOCAL_RANK`` when this machine has a GPU for every local process; with more processes
+    than GPUs (or none) it says so and uses ``gloo`` on the CPU, splitting the machine's cores
+    between the local processes. The device becomes the profile's device of this process
+    (:func:`utils.device.profile_device`), so the training loop's device check expects it.
+    Without ``torchrun`` it does nothing and returns the profile's device.
     """
-    if timeout_s <= 0:
-        raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+    from . import device as device_module
+
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or timeout_s <= 0:
+        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
     if "WORLD_SIZE" not in os.environ:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return device_module.profile_device()
     missing = [v for v in ("RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
                if v not in os.environ]
     if missing:
         raise RuntimeError(f"WORLD_SIZE is set but {missing} are not: start the program with "
                            "`torchrun --nproc_per_node=K -m ...`, which sets them all")
-    local_rank = int(os.environ["LOCAL_RANK"])
-    if torch.cuda.is_available():
+    local_rank, local_world = int(os.environ["LOCAL_RANK"]), int(os.environ["LOCAL_WORLD_SIZE"])
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    wants_gpu = device_module.get_profile() == "gpu"
+    if wants_gpu and gpus >= local_world:
         device, backend = torch.device("cuda", local_rank), "nccl"
         torch.cuda.set_device(device)
     else:
+        if wants_gpu and gpus and local_rank == 0:
+            print(f"{local_world} processes on a machine with {gpus} GPU(s): nccl needs one GPU per process, "
+                  "so every process trains on the CPU with gloo (start at most as many processes as GPUs)")
         device, backend = torch.device("cpu"), "gloo"
         # K processes on one machine share its cores: one thread each per core, not each all of them.
         cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, cores // int(os.environ["LOCAL_WORLD_SIZE"])))
+        torch.set_num_threads(max(1, cores // local_world))
+    device_module._FORCED_DEVICE = device
     if not dist.is_initialized():
         kwargs = {"device_id": device} if backend == "nccl" else {}
         dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s), **kwargs)
@@ -74,8 +84,11 @@ def start(timeout_s: float = 300.0) -> torch.device:
 
 def stop() -> None:
     """Leave the process group (at the end of a program started by ``torchrun``)."""
+    from . import device as device_module
+
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+    device_module._FORCED_DEVICE = None
 
 
 def shard(batch, rank: int, world_size: int):
@@ -136,7 +149,9 @@ def time_all_reduce(numels=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), repe
 
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    rows, device = [], torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else "cpu"
+    from .device import profile_device
+
+    rows, device = [], profile_device()
     k = world_size()
     for numel in numels:
         x = torch.ones(int(numel), device=device)

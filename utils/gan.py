@@ -192,7 +192,9 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real:
     The discriminator minimises softplus(-D(real)) + softplus(D(G(z))), plus
     ``gamma / 2`` times R1 when ``gamma > 0``; the generator minimises the non-saturating
     softplus(-D(G(z))) through the updated discriminator. ``labels`` (B,) condition both
-    networks. Returns the two losses and the discriminator's mean beliefs on real and fake.
+    networks. Returns the two losses and the discriminator's mean beliefs on real and fake, as
+    0-d tensors on the device (``float(...)`` reads one; reading waits for the device, so a loop
+    reads them every few steps, not every step).
     """
     extra = () if labels is None else (labels,)
     fake = generator(z, *extra)
@@ -210,8 +212,8 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real:
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
-    return {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
-            "D(x)": torch.sigmoid(d_real).mean().item(), "D(G(z))": torch.sigmoid(d_fake).mean().item()}
+    return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+            "D(x)": torch.sigmoid(d_real).mean().detach(), "D(G(z))": torch.sigmoid(d_fake).mean().detach()}
 
 
 def train_gan(generator: nn.Module, discriminator: nn.Module, images: torch.Tensor,
@@ -237,25 +239,77 @@ def train_gan(generator: nn.Module, discriminator: nn.Module, images: torch.Tens
     for name, value in (("steps", steps), ("batch", batch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    device = next(generator.parameters()).device
+    from .device import check_device
+    from .flops import synchronize
+    from .train import LOG_EVERY
+
+    device = check_device(generator, "generator")
+    check_device(discriminator, "discriminator")
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
     rng = torch.Generator().manual_seed(seed)
     log: dict = {"d_loss": [], "g_loss": [], "D(x)": [], "D(G(z))": [], "watched": [], "seconds": 0.0}
+    pending: list[dict] = []  # each step's numbers, still on the device
+
+    def flush():
+        if pending:
+            for key in pending[0]:
+                log[key].extend(torch.stack([p[key] for p in pending]).tolist())
+            pending.clear()
+
     generator.train(), discriminator.train()
+    synchronize(device)
+    start = time.perf_counter()
     for step in range(steps):
-        start = time.perf_counter()
         index = torch.randint(0, len(images), (batch,), generator=rng)
         z = torch.randn(batch, generator.latent, generator=rng).to(device)
         extra = None if labels is None else labels[index].to(device)
-        for key, value in gan_step(generator, discriminator, opt_g, opt_d, images[index].to(device), z, extra,
-                                   gamma=gamma).items():
-            log[key].append(value)
-        log["seconds"] += time.perf_counter() - start
-        if watch is not None and every and (step + 1) % every == 0:
+        pending.append(gan_step(generator, discriminator, opt_g, opt_d, images[index].to(device), z, extra,
+                                gamma=gamma))
+        watching = watch is not None and every and (step + 1) % every == 0
+        if watching or len(pending) >= LOG_EVERY:
+            flush()
+        if watching:
+            synchronize(device)
+            log["seconds"] += time.perf_counter() - start
             generator.eval()
             with torch.no_grad():
                 log["watched"].append((step + 1, watch(step + 1, generator)))
             generator.train()
+            start = time.perf_counter()
+    flush()
+    synchronize(device)
+    log["seconds"] += time.perf_counter() - start
     generator.eval()
     return log
+
+
+def _build_digit_gan(sizes: dict) -> ImageGenerator:
+    from .device import seed
+
+    seed(0)  # the generator's weights first, then the discriminator's: the order chapter 4b uses
+    return ImageGenerator(sizes["latent"], 1, 8, sizes["width"])
+
+
+def _fit_digit_gan(generator: ImageGenerator, sizes: dict) -> ImageGenerator:
+    from .data import load_digits
+
+    device = next(generator.parameters()).device
+    discriminator = ImageDiscriminator(1, 8, sizes["width"]).to(device)
+    train_gan(generator, discriminator, load_digits().x_train * 2 - 1, steps=sizes["steps"], batch=sizes["batch"],
+              lr=sizes["lr"])
+    return generator
+
+
+def _digit_gan_recipe():
+    from .recipes import Recipe
+
+    common = {"latent": 32, "batch": 64, "lr": 5e-4}
+    return Recipe(name="gan_digits", chapter="04b_gan_images",
+                  sizes={"cpu": {**common, "width": 32, "steps": 1500}, "gpu": {**common, "width": 64, "steps": 6000},
+                         "smoke": {"steps": 5}},
+                  build=_build_digit_gan, fit=_fit_digit_gan)
+
+
+# The DCGAN on the digits that chapter 4b trains and the metrics chapter's leaderboard scores.
+DIGIT_GAN = _digit_gan_recipe()

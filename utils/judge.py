@@ -15,11 +15,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import Digits, load_digits
+from .device import check_device, model_device, profile_device
 from .device import seed as seed_everything
 from .metrics import frechet_distance
+from .recipes import Recipe
 from .train import batch_sampler, train
 
-CACHE = Path(__file__).resolve().parent.parent / "data" / "cache" / "judge.pt"
 STEPS, BATCH, LR = 1500, 64, 2e-3
 
 
@@ -73,11 +74,12 @@ def judge_loss(model: DigitJudge, batch) -> torch.Tensor:
 
 
 def train_judge(digits: Digits | None = None, seed: int = 0, steps: int = STEPS,
-                progress: bool = True) -> DigitJudge:
-    """Train the judge on the training digits (seeded, about ten seconds on a CPU)."""
+                progress: bool = True, device: torch.device | str | None = None) -> DigitJudge:
+    """Train the judge on the training digits (seeded, about ten seconds on a CPU), on ``device``
+    (default: the profile's)."""
     digits = digits if digits is not None else load_digits()
     seed_everything(seed)
-    model = DigitJudge()
+    model = DigitJudge().to(profile_device() if device is None else device)
     sample = batch_sampler(digits.x_train, digits.y_train, batch_size=BATCH, seed=seed)
 
     def get_batch(step):
@@ -86,40 +88,63 @@ def train_judge(digits: Digits | None = None, seed: int = 0, steps: int = STEPS,
     def evaluate(m):
         return {"test_accuracy": accuracy(m, digits.x_test, digits.y_test)}
 
-    history = train(model, judge_loss, get_batch, steps=steps, lr=LR, warmup=100, weight_decay=1e-4,
-                    evaluate=evaluate, eval_every=steps // 5, progress=progress)
+    history = train(model, judge_loss, get_batch, steps=steps, lr=LR, warmup=min(100, steps // 5),
+                    weight_decay=1e-4, evaluate=evaluate, eval_every=max(1, steps // 5), progress=progress)
     model.history = history
     return model.eval()
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """The share of ``images`` that ``model`` classifies as ``labels``."""
+    """The share of ``images`` that ``model`` classifies as ``labels`` (one int label per image)."""
     check_digit_images(images)
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),) or labels.is_floating_point():
+        raise ValueError(f"labels must be an int tensor of shape ({len(images)},), one per image, got "
+                         f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
+    device = model_device(model) or images.device
     with torch.no_grad():
-        return (model(images).argmax(1) == labels).float().mean().item()
+        return (model(images.to(device)).argmax(1) == labels.to(device)).float().mean().item()
 
 
-def save_judge(model: DigitJudge, path: Path = CACHE) -> None:
-    """Keep the judge so later chapters score with the very same weights."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+# The judge is the same network on both profiles, so FD-digits means the same thing everywhere.
+JUDGE = Recipe(
+    name="judge", chapter="01_discriminative_vs_generative",
+    sizes={"cpu": {"steps": STEPS}, "gpu": {"steps": STEPS}, "smoke": {"steps": 5}},
+    build=lambda sizes: DigitJudge(),
+    fit=lambda model, sizes: train_judge(steps=sizes["steps"], progress=False, device=model_device(model)),
+)
+
+
+def save_judge(model: DigitJudge, path: str | Path | None = None) -> None:
+    """Keep the judge so later chapters score with the very same weights (``path``: elsewhere than the cache)."""
+    if path is None:
+        JUDGE.save(model)
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), path)
 
 
-def load_judge(path: Path = CACHE) -> DigitJudge:
-    """The judge chapter 1 trained, or, if it has not been saved here, the same training rerun."""
-    model = DigitJudge()
-    if Path(path).exists():
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    else:
-        model = train_judge(progress=False)
-        save_judge(model, path)
+def load_judge(path: str | Path | None = None, device: torch.device | str | None = None) -> DigitJudge:
+    """The judge chapter 1 trained under this profile, or, if it has not been saved here, the same
+    training rerun; on ``device`` (default: the profile's). ``path``: a file written by :func:`save_judge`."""
+    if path is None:
+        return JUDGE.load_or_train(device)
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no judge at {path}: save one there with save_judge(model, path)")
+    model = DigitJudge().to(profile_device() if device is None else device)
+    model.load_state_dict(torch.load(path, map_location=model_device(model), weights_only=True))
     return model.eval()
 
 
 def fd_digits(images_a: torch.Tensor, images_b: torch.Tensor, judge: DigitJudge | None = None) -> float:
-    """FD-digits: the Frechet distance between the judge's features of two sets of digits."""
+    """FD-digits: the Frechet distance between the judge's features of two sets of digits in [0, 1]."""
     check_digit_images(images_a, "images_a")
     check_digit_images(images_b, "images_b")
+    for name, images in (("images_a", images_a), ("images_b", images_b)):
+        if images.numel() and (images.min() < 0 or images.max() > 1):
+            raise ValueError(f"{name} must hold pixels in [0, 1] (as load_digits gives them), got values in "
+                             f"[{images.min():.3g}, {images.max():.3g}]; map [-1, 1] with (x + 1) / 2")
     judge = judge if judge is not None else load_judge()
+    device = check_device(judge, "judge")
     with torch.no_grad():
-        return frechet_distance(judge.features(images_a.cpu().float()), judge.features(images_b.cpu().float()))
+        return frechet_distance(judge.features(images_a.to(device).float()).cpu(),
+                                judge.features(images_b.to(device).float()).cpu())

@@ -1,12 +1,16 @@
 """One call that a chapter makes to record its numbers for the results page.
 
-``record("01_discriminative_vs_generative", {"lr_accuracy": 0.96, ...})`` writes
-``_build/records/01_discriminative_vs_generative.json`` in the repository::
+``record("01_discriminative_vs_generative", {"lr_accuracy": 0.96, ...}, promises={...})`` writes
+``_build/records/01_discriminative_vs_generative.json`` (a smoke run writes under
+``_build/records/smoke``, apart from real records)::
 
-    {"chapter": ..., "profile": ..., "device": ..., "seconds": ..., "metrics": {...}, "promises": {...}}
+    {"chapter": ..., "profile": ..., "device": ..., "gpu": ..., "torch": ..., "smoke": ...,
+     "seconds": ..., "metrics": {...}, "promises": {...}, "checked": ...}
 
 ``promises`` maps a metric to the promise the chapter asserted about it, in words
-(``{"lr_accuracy": ">= 0.95"}``), so that the results page can show each number beside its promise.
+(``{"lr_accuracy": ">= 0.95"}``). A chapter checks each promise with :func:`check_promise`
+before it records, so a record of a real run means its promises held (``"checked": "held"``);
+in a smoke run nothing is checked, and the record says so (``"not checked (smoke)"``).
 
 ``seconds`` is the time since :mod:`utils` was first imported in this process, that
 is, how long the notebook has run when it records.
@@ -16,59 +20,89 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 from pathlib import Path
 
 import torch
 
-from .device import get_device, get_profile
+from .device import environment, is_smoke
+from .paths import records_dir
 
-ROOT = Path(__file__).resolve().parent.parent
-RECORDS = ROOT / "_build" / "records"
 _STARTED = time.perf_counter()
+HELD, NOT_CHECKED = "held", "not checked (smoke)"
+PRECISIONS = ("fp32", "tf32", "bf16")
+
+
+def check_promise(held, message: str) -> bool:
+    """Assert one of the chapter's promises about its trained models: raise ``AssertionError(message)``
+    if it does not hold. In a smoke run (a handful of steps) nothing can be promised: it prints that
+    the promise was not checked and returns False, and the record says the same."""
+    if not isinstance(message, str) or not message:
+        raise ValueError("message must say, in words, what failed (it is shown when the promise does not hold)")
+    if is_smoke():
+        print(f"not checked (smoke run): {message}")
+        return False
+    if isinstance(held, torch.Tensor):
+        held = bool(held.item())
+    if not held:
+        raise AssertionError(message)
+    return True
+
+
+def _number(name: str, value, what: str) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"{what}[{name!r}] must be one number, got a tensor of shape {tuple(value.shape)}")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what}[{name!r}] must be a finite number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(float(value)):
+        # JSON has no NaN or infinity: a record that held one would break every reader of the records.
+        raise ValueError(f"{what}[{name!r}] must be a finite number, got {value!r}")
+    return float(value)
 
 
 def record(chapter: str, metrics: dict, *, promises: dict | None = None, flops: float | None = None,
-           mfu: float | None = None, seconds: float | None = None, directory: str | Path | None = None) -> Path:
-    """Write the chapter's metrics as JSON and return the file's path."""
-    if not isinstance(chapter, str) or not chapter or "/" in chapter:
+           mfu: float | None = None, seconds: float | None = None, precision: str = "fp32",
+           directory: str | Path | None = None) -> None:
+    """Write the chapter's metrics as JSON (see the module's docstring for what a record holds)."""
+    if not isinstance(chapter, str) or not chapter.strip() or "/" in chapter:
         raise ValueError(f"chapter must be the notebook's name without '/', got {chapter!r}")
     if not isinstance(metrics, dict) or not metrics:
         raise ValueError("metrics must be a non-empty dict of name -> number")
-    clean = {}
-    for name, value in metrics.items():
-        if isinstance(value, torch.Tensor):
-            value = value.item()
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"metrics[{name!r}] must be a finite number, got {value!r}")
-        clean[name] = float(value)
+    if not all(isinstance(k, str) and k.strip() for k in metrics):
+        raise ValueError(f"metrics must be named by non-empty strings, got {sorted(map(repr, metrics))}")
+    clean = {name: _number(name, value, "metrics") for name, value in metrics.items()}
     promises = {} if promises is None else promises
     if not isinstance(promises, dict) or not all(isinstance(v, str) and v for v in promises.values()):
         raise ValueError("promises must be a dict of metric name -> the promise in words, e.g. {'accuracy': '>= 0.9'}")
     unknown = sorted(set(promises) - set(clean))
     if unknown:
         raise ValueError(f"promises name metrics that were not recorded: {unknown}; recorded: {sorted(clean)}")
-    entry = {
-        "chapter": chapter,
-        "profile": get_profile(),
-        "device": str(get_device()),
-        "seconds": round(time.perf_counter() - _STARTED if seconds is None else seconds, 2),
-        "metrics": clean,
-        "promises": dict(promises),
-    }
-    if flops is not None:
-        entry["flops"] = float(flops)
-    if mfu is not None:
-        entry["mfu"] = float(mfu)
-    folder = Path(directory) if directory is not None else RECORDS
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    elapsed = time.perf_counter() - _STARTED if seconds is None else _number("seconds", seconds, "record")
+    if elapsed < 0:
+        raise ValueError(f"seconds must be non-negative, got {elapsed}")
+    entry = {"chapter": chapter, **environment(), "precision": precision, "seconds": round(elapsed, 2),
+             "metrics": clean, "promises": dict(promises)}
+    if promises:
+        entry["checked"] = NOT_CHECKED if entry["smoke"] else HELD
+    for name, value in (("flops", flops), ("mfu", mfu)):
+        if value is not None:
+            entry[name] = _number(name, value, "record")
+            if entry[name] < 0:
+                raise ValueError(f"{name} must be non-negative, got {entry[name]}")
+    folder = Path(directory) if directory is not None else records_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{chapter}.json"
-    path.write_text(json.dumps(entry, indent=2) + "\n")
-    print(f"recorded {len(clean)} metrics in {path.relative_to(folder.parent.parent) if directory is None else path}")
-    return path
+    (folder / f"{chapter}.json").write_text(json.dumps(entry, indent=2) + "\n")
+    kept = " (smoke run: kept apart, promises not checked)" if entry["smoke"] else ""
+    print(f"recorded {len(clean)} metrics for {chapter}{kept}")
 
 
-COLUMNS = ("chapter", "metric", "value", "promise", "seconds", "flops", "mfu", "profile", "device")
+COLUMNS = ("chapter", "metric", "value", "promise", "checked", "seconds", "flops", "mfu", "profile", "device", "gpu",
+           "smoke")
 
 
 def load_records(directory: str | Path | None = None) -> list[dict]:
@@ -76,7 +110,7 @@ def load_records(directory: str | Path | None = None) -> list[dict]:
 
     Files that are not records (``summary.json``) or cannot be read are skipped.
     """
-    folder = Path(directory) if directory is not None else RECORDS
+    folder = Path(directory) if directory is not None else records_dir()
     records = []
     for path in sorted(folder.glob("*.json")):
         if path.name == "summary.json":
@@ -90,25 +124,40 @@ def load_records(directory: str | Path | None = None) -> list[dict]:
     return records
 
 
-def summary_rows(records: list[dict]) -> list[dict]:
-    """One row per recorded metric: its value, the promise made about it (None if none), and its
-    chapter's seconds, FLOPs per step, MFU, profile and device.
+def check_one_setting(records: list[dict]) -> None:
+    """Raise a clear error unless every record comes from one profile, one kind of device and one
+    kind of run (smoke or real): a table that mixed them would compare unlike things."""
+    settings = {(e.get("profile"), e.get("device"), bool(e.get("smoke"))) for e in records}
+    if len(settings) > 1:
+        listed = "; ".join(f"{e.get('chapter')}: profile {e.get('profile')}, device {e.get('device')}"
+                           f"{', smoke' if e.get('smoke') else ''}" for e in records)
+        raise ValueError("the records mix profiles, devices or smoke runs, so they cannot share one table: "
+                         f"{listed}. Execute every chapter afresh under one profile (make bench).")
 
-    The results page and ``make bench``'s ``summary.json`` both show these rows.
+
+def summary_rows(records: list[dict]) -> list[dict]:
+    """One row per recorded metric: its value, the promise made about it (None if none) and whether it
+    was checked, and its chapter's seconds, FLOPs per step, MFU, profile, device, GPU and smoke flag.
+
+    The results page and ``make bench``'s ``summary.json`` both show these rows; records of mixed
+    profiles or devices are refused (:func:`check_one_setting`).
     """
+    check_one_setting(records)
     rows = []
     for entry in records:
         for name, value in entry["metrics"].items():
-            rows.append({"chapter": entry.get("chapter"), "metric": name, "value": value,
-                         "promise": entry.get("promises", {}).get(name),
+            promise = entry.get("promises", {}).get(name)
+            rows.append({"chapter": entry.get("chapter"), "metric": name, "value": value, "promise": promise,
+                         "checked": entry.get("checked", HELD) if promise else None,
                          "seconds": entry.get("seconds"), "flops": entry.get("flops"), "mfu": entry.get("mfu"),
-                         "profile": entry.get("profile"), "device": entry.get("device")})
+                         "profile": entry.get("profile"), "device": entry.get("device"), "gpu": entry.get("gpu"),
+                         "smoke": bool(entry.get("smoke"))})
     return rows
 
 
 def write_summary(directory: str | Path | None = None) -> Path:
     """Write ``summary.json`` beside the records: ``{"columns": [...], "rows": [...]}``."""
-    folder = Path(directory) if directory is not None else RECORDS
+    folder = Path(directory) if directory is not None else records_dir()
     records = load_records(folder)
     if not records:
         raise FileNotFoundError(f"no chapter records in {folder}: execute the chapters first (make bench)")

@@ -15,23 +15,24 @@ caption at all, which classifier-free guidance needs (:func:`utils.diffusion.gui
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from . import diffusion as D
-from .data.scenes import COLOURS, SCENES, SHAPES, Scenes
+from .data.scenes import COLOURS, SCENES, SHAPES, Scenes, sample_scenes
+from .device import model_device, profile_device
 from .gpt import GPT, GPTConfig
+from .recipes import Recipe
 from .unet import UNet
 
-CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "cache" / "text_to_image.pt"  # predicts the picture
-CHECKPOINT_EPS = CHECKPOINT.with_name("text_to_image_eps.pt")  # the same model predicting the noise
 T = 100  # diffusion steps (cosine schedule); sampling uses 20 DDIM steps
 P_UNCOND = 0.1  # the share of captions replaced by the empty one in training
-# The chapter's sizes for each profile: training pictures, steps, batch, U-Net widths at 16x16 and 8x8.
+# The chapter's sizes for each profile: training pictures, steps, batch, U-Net widths at 16x16 and 8x8;
+# a smoke run keeps the gpu shapes and takes a handful of steps on a few pictures.
 SIZES = {"cpu": {"n_train": 20000, "steps": 1000, "batch": 32, "channels": (32, 64)},
-         "gpu": {"n_train": 50000, "steps": 8000, "batch": 128, "channels": (64, 128)}}
+         "gpu": {"n_train": 50000, "steps": 8000, "batch": 128, "channels": (64, 128)},
+         "smoke": {"n_train": 512, "steps": 5}}
 
 PAD, NULL = 0, 1
 CAPTION_LENGTH = 8  # an object pair has 7 words, the longest caption; a whole scene has 6 or 7
@@ -106,7 +107,7 @@ def null_caption(length: int = CAPTION_LENGTH) -> torch.Tensor:
 
 
 def train_text_to_image(scenes: Scenes, *, channels=(32, 64), steps: int, batch: int = 32, lr: float = 2e-3,
-                        ema_decay: float = 0.995, target: str = "x0", seed: int = 0, device="cpu"):
+                        ema_decay: float = 0.995, target: str = "x0", seed: int = 0, device=None):
     """The chapter's recipe: a :class:`TextToImage` trained by :func:`utils.diffusion.train_ddpm` on
     ``scenes`` (pixels scaled to [-1, 1]) with their captions, a share ``P_UNCOND`` of them dropped.
 
@@ -115,44 +116,60 @@ def train_text_to_image(scenes: Scenes, *, channels=(32, 64), steps: int, batch:
     that the samplers see a noise predictor; ``"eps"``: it predicts the noise. Returns the moving
     average of the weights (in eval mode) and the loop's History.
     """
+    if not isinstance(scenes, Scenes):
+        raise TypeError(f"scenes must be Scenes from utils.data.scenes.sample_scenes, got {type(scenes).__name__}")
+    device = profile_device() if device is None else torch.device(device)
     torch.manual_seed(seed)
     model = TextToImage(channels).to(device)
     images = (scenes.images * 2 - 1).to(device)
     ids = encode_captions(scenes.captions).to(device)
     schedule = D.cosine_schedule(T)
-    ema, history = D.train_ddpm(model, images, schedule, steps=steps, batch=batch, lr=lr, warmup=min(100, steps),
+    ema, history = D.train_ddpm(model, images, schedule, steps=steps, batch=batch, lr=lr, warmup=min(100, steps // 5),
                                 ema_decay=ema_decay, seed=seed, cond=ids, null=null_caption().to(device),
                                 p_uncond=P_UNCOND, target=target)
     return (D.NoiseFromX0(ema, schedule) if target == "x0" else ema), history
 
 
-def save_text_to_image(model: nn.Module, path: Path = CHECKPOINT) -> None:
-    """Save the weights of a :class:`TextToImage` (bare, or wrapped in ``NoiseFromX0``) with what rebuilds it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    net, target = (model.net, "x0") if isinstance(model, D.NoiseFromX0) else (model, "eps")
-    torch.save({"channels": list(net.channels), "target": target, "state": net.state_dict()}, path)
+def as_denoiser(net: TextToImage, target: str) -> nn.Module:
+    """``net`` as the samplers see it: a noise predictor (a picture-predicting net wrapped in NoiseFromX0)."""
+    if target not in ("x0", "eps"):
+        raise ValueError(f"target must be 'x0' or 'eps', got {target!r}")
+    return D.NoiseFromX0(net, D.cosine_schedule(T)).eval() if target == "x0" else net.eval()
 
 
-def load_text_to_image(path: Path = CHECKPOINT, device="cpu") -> nn.Module:
-    """The model saved by :func:`save_text_to_image`, in eval mode, as a noise predictor."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no text-to-image model at {path}: run the text-to-image notebook first")
-    saved = torch.load(path, map_location=device, weights_only=True)
-    net = TextToImage(tuple(saved["channels"])).to(device)
-    net.load_state_dict(saved["state"])
-    net.eval()
-    return D.NoiseFromX0(net, D.cosine_schedule(T)).eval() if saved["target"] == "x0" else net
+def _fit(target: str):
+    def fit(net: TextToImage, sizes: dict) -> TextToImage:
+        scenes = sample_scenes(sizes["n_train"], seed=0, split="train")
+        model, _ = train_text_to_image(scenes, channels=sizes["channels"], steps=sizes["steps"],
+                                       batch=sizes["batch"], target=target, device=model_device(net))
+        return model.net if target == "x0" else model  # the bare network: what is saved
+    return fit
+
+
+# The two models the text-to-image notebook trains and the guidance notebook reuses: one predicts the
+# picture (x0), one the noise (eps). ``recipe.save(net)`` takes the bare TextToImage.
+TEXT_TO_IMAGE = {target: Recipe(name=name, chapter="09_text_to_image", sizes=SIZES,
+                                build=lambda sizes: TextToImage(sizes["channels"]), fit=_fit(target))
+                 for target, name in (("x0", "text_to_image"), ("eps", "text_to_image_eps"))}
+
+
+def load_text_to_image(target: str = "x0", device=None) -> nn.Module:
+    """The ``target`` model (``"x0"`` or ``"eps"``) that the text-to-image notebook saved under this
+    profile, or the same training run here if it has not; as a noise predictor, in eval mode."""
+    if target not in TEXT_TO_IMAGE:
+        raise ValueError(f"target must be one of {sorted(TEXT_TO_IMAGE)}, got {target!r}")
+    return as_denoiser(TEXT_TO_IMAGE[target].load_or_train(device), target)
 
 
 @torch.no_grad()
 def draw(model: nn.Module, captions: Sequence[str], weight: float = 0.0, seed: int = 1, sample_steps: int = 20,
-         device="cpu") -> torch.Tensor:
+         device=None) -> torch.Tensor:
     """Pictures (N, 3, 16, 16) in [0, 1] for ``captions``: DDIM with ``sample_steps`` steps and
-    classifier-free guidance of strength ``weight`` (0: the conditional model alone)."""
+    classifier-free guidance of strength ``weight`` (0: the conditional model alone), on the
+    model's device (``device``, if given, must agree)."""
+    denoiser = D.guided(model, weight, null_caption())
+    device = D._sampling_device(denoiser, device)
     ids = encode_captions(captions).to(device)
-    denoiser = D.guided(model, weight, null_caption().to(device))
     x = D.ddim_sample(denoiser, (len(ids), 3, 16, 16), D.cosine_schedule(T), sample_steps,
-                      generator=torch.Generator().manual_seed(seed), device=device, clip=(-1, 1), cond=ids)
+                      generator=torch.Generator().manual_seed(seed), clip=(-1, 1), cond=ids)
     return ((x + 1) / 2).clamp(0, 1).cpu()

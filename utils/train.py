@@ -3,7 +3,12 @@
 ``train(model, loss_fn, get_batch, steps=...)`` runs AdamW with a warm-up + cosine
 learning-rate schedule and gradient clipping, keeps a history of losses and
 evaluations, saves and resumes checkpoints, and counts the FLOPs of one step so it
-can say how much of the machine's matrix-multiply peak the model used (MFU).
+can say how much of the machine's measured matrix-multiply speed the model used
+(see :mod:`utils.flops`).
+
+The model must already be on the profile's device (:func:`utils.device.check_device`):
+the loop takes its device from the model, moves each batch there, and reads the loss
+back to the host only every ``LOG_EVERY`` steps, so a GPU never waits on Python.
 
 The same function trains on many processes: started by ``torchrun`` (see
 :mod:`utils.distributed`), it wraps the model in ``DistributedDataParallel``, gives each
@@ -14,20 +19,22 @@ checkpoints to rank 0. ``precision="bf16"`` and ``compile=True`` are its two spe
 from __future__ import annotations
 
 import math
+import numbers
 import os
-import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm.auto import tqdm
 
 from . import distributed
+from .device import check_device, to_device
+from .flops import count_flops, math_mode, matmul_peak_flops, synchronize
 
 PRECISIONS = ("fp32", "bf16")
+LOG_EVERY = 25  # steps between reads of the loss on the host (each read waits for the device)
 
 
 @dataclass
@@ -39,7 +46,8 @@ class History:
     evals: list[dict] = field(default_factory=list)  # [{"step": s, name: value, ...}]
     seconds: float = 0.0  # wall time of training steps (evaluations excluded)
     flops_per_step: float = 0.0  # forward + backward, counted on one real step
-    mfu: float = 0.0  # model FLOPs utilisation against the measured matmul peak
+    mfu: float = 0.0  # model FLOPs utilisation against the measured matmul speed in math_mode
+    math_mode: str = ""  # the arithmetic the steps used: fp32, tf32 or bf16 (utils.flops.math_mode)
 
     def metric(self, name: str) -> tuple[list[int], list[float]]:
         """The steps and values of one evaluated metric, ready to plot."""
@@ -99,74 +107,19 @@ def crop_to_targets(get_batch: Callable, ignore_index: int = -1) -> Callable:
     return cropped
 
 
-_PEAKS: dict[tuple[str, str], float] = {}
+def _check_count(name: str, value, minimum: int = 1, optional: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int of at least {minimum}, got {value!r}")
 
 
-def matmul_peak_flops(device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                      fresh: bool = False) -> float:
-    """The machine's measured matrix-multiply speed in FLOP/s (median of ten runs).
-
-    The value is kept for the process; ``fresh=True`` measures again, which matters when
-    other work shares the machine: a peak measured under a different load than the
-    training it is compared with gives a meaningless utilisation.
-    """
-    device = torch.device(device)
-    key = (str(device), str(dtype))
-    if fresh or key not in _PEAKS:
-        n = 1024 if device.type == "cpu" else 8192
-        # Its own generator: measuring must not move training's random stream (a resumed run
-        # would otherwise draw other dropout masks than an uninterrupted one).
-        gen = torch.Generator(device=device).manual_seed(0)
-        a = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
-        b = torch.randn(n, n, device=device, dtype=dtype, generator=gen)
-        times = []
-        for _ in range(12):
-            _synchronize(device)
-            start = time.perf_counter()
-            a @ b
-            _synchronize(device)
-            times.append(time.perf_counter() - start)
-        # The median of the runs after two warm-ups: the best single run catches rare bursts
-        # of clock speed that training never sees.
-        _PEAKS[key] = 2 * n**3 / statistics.median(times[2:])
-    return _PEAKS[key]
-
-
-def _attention_flops(query, key, value, *args, **kwargs) -> int:
-    """A fused attention's forward pass: the scores Q K^T and the weighted sum P V, two
-    matrix products per head, counted in full even under a causal mask (as PaLM's 6N + 12LHQT
-    and nanoGPT count them: the convention that makes MFUs comparable)."""
-    b, h, t_q, d = query
-    t_k, d_v = key[-2], value[-1]
-    return 2 * b * h * t_q * t_k * (d + d_v)
-
-
-def _attention_backward_flops(grad_out, query, key, value, *args, **kwargs) -> int:
-    """A fused attention's backward pass: four matrix products, twice the forward. The scores
-    a flash kernel recomputes are not counted: MFU counts the model's FLOPs, not the kernel's."""
-    return 2 * _attention_flops(query, key, value)
-
-
-def _attention_formulas() -> dict:
-    """Our formulas for every fused attention kernel this torch has. Its own FLOP counter knows
-    only the GPU kernels (and counts their recomputation); the CPU's flash kernel it misses."""
-    formulas = {}
-    for name in ("_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
-                 "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_flash_attention_for_cpu",
-                 "_scaled_dot_product_fused_attention_overrideable"):
-        for suffix, formula in (("", _attention_flops), ("_backward", _attention_backward_flops)):
-            if hasattr(torch.ops.aten, name + suffix):
-                formulas[getattr(torch.ops.aten, name + suffix)] = formula
-    return formulas
-
-
-def count_flops(fn: Callable, *args) -> float:
-    """The FLOPs that ``fn(*args)`` performs: the matrix products PyTorch's FlopCounterMode
-    counts, with fused attention counted by :func:`_attention_flops` on every device."""
-    counter = FlopCounterMode(display=False, custom_mapping=_attention_formulas())
-    with counter:
-        fn(*args)
-    return float(counter.get_total_flops())
+def _check_number(name: str, value, low: float = 0.0, optional: bool = False, strict: bool = False) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or value < low or (strict and value == low):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low}, got {value!r}")
 
 
 def train(
@@ -189,17 +142,20 @@ def train(
     progress: bool = True,
     precision: str = "fp32",
     compile: bool = False,
+    on_step: Callable | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` steps and return its :class:`History`.
 
     ``loss_fn(model, batch)`` returns the scalar loss of one batch; ``get_batch(step)``
-    returns the batch of that step (see :func:`batch_sampler`). ``evaluate(model)``, if
-    given, returns a dict of numbers and runs every ``eval_every`` steps and at the end,
-    in eval mode without gradients. With ``checkpoint`` a path, the run resumes from it
-    when it exists and saves to it every ``checkpoint_every`` steps and at the end.
-    ``progress=False`` hides the progress bar and the closing summary line.
-    ``stop_after`` ends the run early (as an interruption would) without changing the
-    schedule, so that a resumed run continues exactly where it stopped.
+    returns the batch of that step (see :func:`batch_sampler`), which the loop moves to the
+    model's device. ``evaluate(model)``, if given, returns a dict of numbers and runs every
+    ``eval_every`` steps and at the end, in eval mode without gradients. With ``checkpoint``
+    a path, the run resumes from it when it exists and saves to it every ``checkpoint_every``
+    steps and at the end. ``progress=False`` hides the progress bar and the closing summary
+    line. ``stop_after`` ends the run early (as an interruption would) without changing the
+    schedule, so that a resumed run continues exactly where it stopped. ``on_step(step,
+    model)`` runs after each optimizer step, without gradients: the place for a moving
+    average of the weights (:class:`WeightAverage`).
 
     ``precision="bf16"`` runs the forward pass and the loss under bfloat16 autocast (the
     weights and the optimizer stay in float32); ``compile=True`` runs the model through
@@ -207,22 +163,40 @@ def train(
     ``get_batch(step)`` (which must divide evenly among them), ``DistributedDataParallel``
     averages the gradients, and the history holds the loss averaged over all processes.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    if eval_every is not None and eval_every < 1:
-        raise ValueError(f"eval_every must be at least 1, got {eval_every}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    for name, fn in (("loss_fn", loss_fn), ("get_batch", get_batch), ("evaluate", evaluate), ("on_step", on_step)):
+        if fn is not None and not callable(fn):
+            hint = " (a function step -> batch, such as batch_sampler(...))" if name == "get_batch" else ""
+            raise TypeError(f"{name} must be a function{hint}, got {type(fn).__name__}")
+    _check_count("steps", steps)
+    _check_count("warmup", warmup, 0)
+    if warmup > steps:
+        raise ValueError(f"warmup must be at most steps={steps}, got {warmup}")
+    for name, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every), ("stop_after", stop_after)):
+        _check_count(name, value, optional=True)
+    _check_number("lr", lr, strict=True)
+    _check_number("weight_decay", weight_decay)
+    _check_number("clip", clip, strict=True, optional=True)
+    _check_number("min_lr_ratio", min_lr_ratio)
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2 and all(0 <= b < 1 for b in betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no parameters that require gradients: there is nothing to train")
+    device = check_device(model)  # before any work: a model left on the CPU beside a GPU is an error
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=lr, betas=betas, fused=True,
+        lr=lr, betas=tuple(betas), fused=True,
     )
     history, start = History(), 0
     if checkpoint is not None and os.path.exists(checkpoint):
         start, history = load_checkpoint(checkpoint, model, optimizer)
-    device = next(model.parameters()).device
+    history.math_mode = math_mode(device, precision)
     end = steps if stop_after is None else min(steps, stop_after)
     rank, world = distributed.rank(), distributed.world_size()
     # `net` is what computes the loss; `model` (the plain module) is what is evaluated and saved.
@@ -233,6 +207,18 @@ def train(
     eager = net
     if compile:
         net = torch.compile(net)
+    pending: list[tuple[int, torch.Tensor]] = []  # losses still on the device, read every LOG_EVERY steps
+
+    def flush() -> None:
+        if not pending:
+            return
+        values = torch.stack([loss for _, loss in pending]).tolist()  # one wait for the device, not one per step
+        for (step, _), value in zip(pending, values):
+            if not math.isfinite(value):
+                raise FloatingPointError(f"the loss became {value} at step {step}; "
+                                         "try a lower lr or gradient clipping")
+        history.loss.extend(values)
+        pending.clear()
 
     def run_evaluation(step: int) -> None:
         if evaluate is None or rank != 0:  # the weights are the same everywhere: rank 0 evaluates
@@ -243,57 +229,70 @@ def train(
         with torch.no_grad(), torch.random.fork_rng(devices=cuda):
             values = evaluate(model)
         model.train()
+        if not isinstance(values, dict):
+            raise TypeError(f"evaluate must return a dict of name -> number, got {type(values).__name__}")
         history.evals.append({"step": step, **{k: float(v) for k, v in values.items()}})
 
-    def one_step(step: int, net=net) -> float:
+    def one_step(step: int, net=net) -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, lr=lr, steps=steps, warmup=warmup, min_ratio=min_lr_ratio)
-        batch = get_batch(step)
+        batch = to_device(get_batch(step), device)
         if world > 1:
             batch = distributed.shard(batch, rank, world)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             loss = loss_fn(net, batch)
+        if step == start and (not isinstance(loss, torch.Tensor) or loss.numel() != 1):
+            raise ValueError("loss_fn must return the batch's loss as one number (a scalar tensor), got "
+                             f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}"
+                             "; average a per-sample loss with .mean()")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # under DDP, this also averages the gradients over the processes
-        logged = distributed.mean(loss.detach()).item()  # every process sees the same number
-        if not math.isfinite(logged):
-            raise FloatingPointError(f"the loss became {logged} at step {step}; "
-                                     "try a lower lr or gradient clipping")
+        pending.append((step, distributed.mean(loss.detach().float().reshape(()))))
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
-        return logged
+        if on_step is not None:
+            with torch.no_grad():
+                on_step(step, model)
+        history.lr.append(optimizer.param_groups[0]["lr"])
 
     model.train()
-    timed_steps, timed_seconds = 0, 0.0
     # TQDM_DISABLE (set by `make` for executed notebooks) must also stop the notebook widget.
     quiet_bar = not progress or bool(os.environ.get("TQDM_DISABLE")) or rank != 0
     bar = tqdm(range(start, end), initial=start, total=steps, disable=quiet_bar, leave=False)
+    timed_steps, timed_seconds, tick = 0, 0.0, None
     for step in bar:
         if step == start and not history.flops_per_step:
             # Count one real step; the counter slows it down, so it is not timed.
-            history.flops_per_step = count_flops(lambda s: history.loss.append(one_step(s, eager)), step)
+            history.flops_per_step = count_flops(one_step, step, eager)
         else:
-            _synchronize(device)
-            tick = time.perf_counter()
+            if tick is None:  # the clock runs over whole stretches of steps, not step by step
+                synchronize(device)
+                tick = time.perf_counter()
             with torch.profiler.record_function("train step"):  # a mark for the profiler: see chapter 3
-                history.loss.append(one_step(step))
-            _synchronize(device)
-            timed_seconds += time.perf_counter() - tick
+                one_step(step)
             timed_steps += 1
-        history.lr.append(optimizer.param_groups[0]["lr"])
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
         done = step + 1
-        if eval_every and done % eval_every == 0 and done < end:
+        evaluating = eval_every and done % eval_every == 0 and done < end
+        saving = checkpoint is not None and checkpoint_every and done % checkpoint_every == 0
+        if evaluating or saving or done == end or len(pending) >= LOG_EVERY:
+            if tick is not None and (evaluating or saving or done == end):
+                synchronize(device)
+                timed_seconds += time.perf_counter() - tick
+                tick = None
+            flush()
+            if progress and not quiet_bar:
+                bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+        if evaluating:
             run_evaluation(done)
-        if checkpoint is not None and checkpoint_every and done % checkpoint_every == 0:
+        if saving:
             save_checkpoint(checkpoint, model, optimizer, done, history)
     bar.close()
+    flush()
     history.seconds += timed_seconds
-    if timed_steps:
+    if timed_steps and timed_seconds > 0:
         # A long run is compared with a peak measured now, under the same load.
-        peak = matmul_peak_flops(device, fresh=timed_seconds > 0.5)
+        peak = matmul_peak_flops(device, history.math_mode, fresh=timed_seconds > 0.5)
         history.mfu = history.flops_per_step * timed_steps / timed_seconds / peak
     if end == steps or evaluate is not None:
         run_evaluation(end)
@@ -308,20 +307,47 @@ def train(
     return history
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights, for ``train(..., on_step=average)``.
+
+    ``average.model`` is a frozen copy whose every weight becomes ``decay * itself + (1 - decay) *
+    the trained weight`` after each step (one fused ``torch._foreach_lerp_`` over all weights,
+    so a GPU runs it as a handful of kernels, not one per tensor). With decay 0.99 it averages
+    over roughly the last 1 / (1 - 0.99) = 100 steps.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float = 0.99):
+        import copy
+
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0 <= decay < 1:
+            raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
+        self.decay = float(decay)
+        self.model = copy.deepcopy(model).requires_grad_(False)
+        self._averaged = [p for p in self.model.parameters() if p.is_floating_point()]
+
+    @torch.no_grad()
+    def __call__(self, step: int, model: torch.nn.Module) -> None:
+        live = [p for p in model.parameters() if p.is_floating_point()]
+        torch._foreach_lerp_(self._averaged, live, 1 - self.decay)
+
+
 def save_checkpoint(path, model, optimizer, step: int, history: History) -> None:
     """Save everything a run needs to continue: weights, optimizer, step, RNG, history.
 
     Under ``torchrun`` every process must call it: rank 0 writes the file, with the random
-    state of every rank (each draws its own dropout masks), and the others wait for it.
+    state of every rank (each draws its own dropout masks, on the CPU and on its GPU), and the
+    others wait for it.
     """
-    rngs = distributed.gather(torch.get_rng_state())
+    cuda = torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+    rngs = distributed.gather((torch.get_rng_state(), cuda))
     if distributed.is_main():
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         state = {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "step": step,
-            "rng": rngs,  # one per rank, in rank order
+            "rng": [cpu for cpu, _ in rngs],  # one per rank, in rank order
+            "cuda_rng": [gpu for _, gpu in rngs],  # the same for each rank's current GPU (None on a CPU)
             "history": asdict(history),
         }
         tmp = f"{path}.tmp"
@@ -340,17 +366,20 @@ def load_checkpoint(path, model, optimizer=None) -> tuple[int, History]:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a file of another kind, or one torch cannot read safely
+        raise ValueError(f"{path} is not a checkpoint written by utils.train.save_checkpoint: {error}") from error
+    if not isinstance(state, dict) or not {"model", "step", "rng", "history"} <= set(state):
+        raise ValueError(f"{path} is not a checkpoint written by utils.train.save_checkpoint "
+                         "(it lacks the model, step, rng or history)")
     model.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
     rngs = state["rng"] if isinstance(state["rng"], list) else [state["rng"]]
-    torch.set_rng_state(rngs[distributed.rank() % len(rngs)].cpu())
+    me = distributed.rank() % len(rngs)
+    torch.set_rng_state(rngs[me].cpu())
+    cuda = state.get("cuda_rng") or []
+    if me < len(cuda) and cuda[me] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(cuda[me].cpu())
     return state["step"], History(**state["history"])
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()

@@ -1,0 +1,83 @@
+"""One recipe for each model that a later chapter reuses: its sizes per profile, and load-or-train.
+
+A chapter that builds a model explains and trains it in plain sight, with the sizes of its
+recipe, and saves the result with :meth:`Recipe.save`; a later chapter calls
+:meth:`Recipe.load_or_train`, which loads those weights when the chapter has run under the
+same profile, or trains them with the very same code when it has not. So no chapter retypes
+another's hyperparameters, and the order between chapters is explicit: the recipe names the
+chapter that builds it.
+
+The weights live in :func:`utils.paths.cache_dir`, one folder per profile, and each file records
+the sizes it was trained with: a file whose sizes differ from the recipe's (an older run, another
+profile copied by hand) is trained again rather than loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .device import check_device, get_profile, is_smoke, profile_device
+from .paths import cache_dir, show
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """``sizes``: ``{"cpu": {...}, "gpu": {...}}``, plus ``"smoke"``: the counts (steps, samples) a smoke
+    run takes instead. ``build(sizes)`` returns a fresh model; ``fit(model, sizes)`` trains it where it
+    is and returns the model to keep (the same one, or its moving average)."""
+
+    name: str
+    chapter: str
+    sizes: dict
+    build: Callable[[dict], nn.Module]
+    fit: Callable[[nn.Module, dict], nn.Module]
+
+    def current_sizes(self) -> dict:
+        """The sizes of the current profile (a smoke run: the gpu shapes with the smoke counts)."""
+        sizes = dict(self.sizes[get_profile()])
+        if is_smoke():
+            sizes.update(self.sizes.get("smoke", {}))
+        return sizes
+
+    @property
+    def path(self):
+        """Where this profile's weights are kept."""
+        return cache_dir() / f"{self.name}.pt"
+
+    def save(self, model: nn.Module, sizes: dict | None = None) -> None:
+        """Keep ``model``'s weights for later chapters (the chapter that builds it calls this)."""
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        sizes = self.current_sizes() if sizes is None else sizes
+        path = self.path
+        tmp = path.with_suffix(".tmp")
+        torch.save({"sizes": _plain(sizes), "state": model.state_dict()}, tmp)
+        tmp.replace(path)  # two notebooks running side by side never read half a file
+        print(f"saved {self.name} for later chapters ({show(path)})")
+
+    def load_or_train(self, device: torch.device | str | None = None) -> nn.Module:
+        """The model in eval mode on ``device`` (default: the profile's): the weights that chapter
+        ``self.chapter`` saved under this profile, or, if there are none, the same training run here."""
+        device = profile_device() if device is None else torch.device(device)
+        sizes = self.current_sizes()
+        model = self.build(sizes).to(device)
+        path = self.path
+        saved = torch.load(path, map_location=device, weights_only=True) if path.exists() else None
+        if saved is not None and saved.get("sizes") == _plain(sizes):
+            model.load_state_dict(saved["state"])
+            return model.eval()
+        print(f"{self.name}: no weights from {self.chapter} for this profile yet, so training them here "
+              "with the same recipe")
+        check_device(model, self.name, device)
+        model = self.fit(model, sizes)
+        self.save(model, sizes)
+        return model.eval()
+
+
+def _plain(sizes: dict) -> dict:
+    """Sizes as saved: tuples become lists, so a loaded file compares equal to the recipe."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in sizes.items()}
