@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Progress bars are for people at a keyboard; executed notebooks in the book stay clean.
 RUN := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: book test bench lab setup clean
+.PHONY: book test smoke bench lab setup clean gpu-check
 
 setup: $(STAMP)
 
@@ -19,16 +19,22 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# Execute every chapter (cached: a chapter runs again only when its code changed) and write _build/html.
+# Execute every chapter (cached per profile: a chapter runs again only when its code changed) and write
+# _build/html.
 book: $(STAMP)
+	$(BIN)/python -m utils.paths
 	$(RUN) $(BIN)/jupyter-book build . --path-output .
 
-# Lint, unit tests, every notebook once under nbval (its outputs go into the execution cache),
-# then the book from that cache with warnings as errors, then the built book's links and, in a
-# headless Chromium with no network, its pages (tests/browser; they skip, saying so, without Chromium).
+# Lint, unit tests, every notebook in a smoke run of the gpu profile (its shapes, a handful of steps,
+# records kept apart in _build/records/smoke, nothing cached), every notebook once under nbval (its
+# outputs go into the execution cache), then the book from that cache with warnings as errors, then
+# the built book's links and, in a headless Chromium with no network, its pages (tests/browser; they
+# skip, saying so, without Chromium).
 test: $(STAMP)
 	$(BIN)/ruff check utils tests chapters book/_ext
 	$(RUN) $(BIN)/python -m pytest tests -q --ignore=tests/browser
+	$(MAKE) smoke
+	$(BIN)/python -m utils.paths
 	$(RUN) $(BIN)/python -m pytest -p tests.nbval_cache --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=900 -q chapters
 	$(RUN) $(BIN)/jupyter-book build . --path-output . -W -n --keep-going
@@ -36,6 +42,12 @@ test: $(STAMP)
 		echo "SKIPPING the browser tests: no /usr/bin/chromium or /usr/bin/chromedriver" \
 			"(apt-get install chromium chromium-driver); only the links are checked."; fi
 	$(BIN)/python -m pytest tests/browser -q -rs
+
+# The gpu profile's shapes on this machine, a handful of steps per notebook: the gpu path runs on every change.
+smoke: $(STAMP)
+	rm -rf _build/smoke _build/records/smoke
+	GENAI_PROFILE=gpu GENAI_SMOKE=1 $(RUN) $(BIN)/python -m pytest -p tests.nbval_cache --nbval-lax \
+		--nbval-current-env --nbval-cell-timeout=300 -q chapters
 
 # Execute every chapter afresh (no cache), then gather the records into _build/records/summary.json.
 bench: $(STAMP)

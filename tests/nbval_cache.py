@@ -6,6 +6,11 @@ notebook in the book's jupyter-cache, under the hash of its code. The book build
 follows (``execute_notebooks: cache``) then finds every chapter already executed, so
 ``make test`` runs each notebook once, not twice.
 
+In a smoke run (``GENAI_SMOKE=1``: the gpu profile's shapes, a handful of steps) nothing is
+cached, so the book never shows a smoke run's outputs; instead, every notebook must have written
+its smoke record (``_build/records/smoke/<notebook>.json``), and each notebook's time is held to
+``SMOKE_SECONDS``.
+
 Use: ``pytest -p tests.nbval_cache --nbval-lax chapters``.
 """
 
@@ -17,9 +22,9 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / "_build" / ".jupyter_cache"
-EXECUTED = ROOT / "_build" / "executed"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SMOKE_SECONDS = 20  # the target for one notebook's smoke run on 2 cores
+SMOKE_LIMIT = 60  # past this a smoke run is no longer a smoke test: fail
 
 _failed: set[str] = set()
 _seconds: dict[str, float] = {}  # each notebook's cells' run time, summed
@@ -46,15 +51,47 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """How long each chapter ran: the book promises at most 4 minutes on two cores for the CPU profile."""
+    """How long each chapter ran: the book promises at most 4 minutes on two cores for the CPU profile,
+    and a smoke run at most SMOKE_SECONDS."""
+    from utils.device import is_smoke
+
     if _seconds:
-        terminalreporter.section("seconds per notebook")
+        smoke = is_smoke()
+        terminalreporter.section("seconds per notebook" + (f" (smoke run, target {SMOKE_SECONDS} s)" if smoke else ""))
         for path, seconds in sorted(_seconds.items()):
-            terminalreporter.write_line(f"{seconds:7.1f} s  {Path(path).name}")
+            over = "  over the smoke target" if smoke and seconds > SMOKE_SECONDS else ""
+            terminalreporter.write_line(f"{seconds:7.1f} s  {Path(path).name}{over}")
+        for problem in _smoke_problems:
+            terminalreporter.write_line(f"SMOKE RUN FAILED: {problem}", red=True)
+
+
+_smoke_problems: list[str] = []
+
+
+def _check_smoke_run(notebooks: dict) -> None:
+    """Every notebook that ran in smoke mode wrote its smoke record, and none took too long."""
+    import json
+
+    from utils.paths import records_dir
+
+    for path in notebooks:
+        name = Path(path).stem
+        if path in _failed:
+            continue
+        record = records_dir(smoke=True) / f"{name}.json"
+        entry = json.loads(record.read_text()) if record.exists() else {}
+        if not entry.get("smoke"):
+            _smoke_problems.append(f"{name} wrote no smoke record at {record.relative_to(ROOT)}")
+        if _seconds.get(path, 0.0) > SMOKE_LIMIT:
+            _smoke_problems.append(f"{name} took {_seconds[path]:.0f} s, more than {SMOKE_LIMIT} s: "
+                                   "give its counts smoke values (utils.device.by_profile(..., smoke=...))")
 
 
 def pytest_sessionfinish(session, exitstatus):
     from jupyter_cache import get_cache
+
+    from utils.device import is_smoke
+    from utils.paths import build_dir
 
     notebooks = {}
     for item in session.items:
@@ -62,12 +99,18 @@ def pytest_sessionfinish(session, exitstatus):
             notebooks[str(item.parent.fspath)] = item.parent
     if not notebooks:
         return
-    cache = get_cache(str(CACHE))
-    EXECUTED.mkdir(parents=True, exist_ok=True)
+    if is_smoke():  # a smoke run's outputs never reach the book
+        _check_smoke_run(notebooks)
+        if _smoke_problems and session.exitstatus == 0:
+            session.exitstatus = 1
+        return
+    cache = get_cache(str(build_dir() / ".jupyter_cache"))
+    executed_dir = build_dir() / "executed"
+    executed_dir.mkdir(parents=True, exist_ok=True)
     for path, parent in notebooks.items():
         cells = [c for c in parent.nb.cells if c.cell_type == "code"]
         if path in _failed or any(c.execution_count is None for c in cells):
             continue  # failed or not run (for example -x stopped early): the book executes it itself
-        executed = EXECUTED / Path(path).name
+        executed = executed_dir / Path(path).name
         nbformat.write(parent.nb, str(executed))
         cache.cache_notebook_file(str(executed), uri=path, check_validity=False, overwrite=True)

@@ -23,6 +23,9 @@ PROFILES = ("cpu", "gpu")
 PROFILE_VARIABLE = "GENAI_PROFILE"
 SMOKE_VARIABLE = "GENAI_SMOKE"
 _FORCED_DEVICE: torch.device | None = None  # set by utils.distributed.start: this process's own device
+# In a smoke run, each count that by_profile replaced, as (smoke value, the profile's value): with the
+# training loops' timings (utils.flops.RUNS) it projects how long the full run would take.
+SMOKE_SWAPS: list[tuple] = []
 
 
 def get_device() -> torch.device:
@@ -71,9 +74,11 @@ def by_profile(cpu, gpu, profile: str | None = None, *, smoke=None):
     profile = profile if profile is not None else get_profile()
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    chosen = cpu if profile == "cpu" else gpu
     if smoke is not None and is_smoke():
+        SMOKE_SWAPS.append((smoke, chosen))
         return smoke
-    return cpu if profile == "cpu" else gpu
+    return chosen
 
 
 def profile_device() -> torch.device:

@@ -24,6 +24,9 @@ from torch.utils.flop_counter import FlopCounterMode
 MATH_MODES = ("fp32", "tf32", "bf16")
 _DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16}
 _PEAKS: dict[tuple[str, str], float] = {}
+# Every training run of this process: {"steps": timed steps, "seconds": their time}. A smoke run's record
+# projects from these how long the profile's full run would take (see utils.record).
+RUNS: list[dict] = []
 
 
 def math_mode(device: torch.device | str, precision: str = "fp32") -> str:

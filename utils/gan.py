@@ -280,6 +280,9 @@ def train_gan(generator: nn.Module, discriminator: nn.Module, images: torch.Tens
     flush()
     synchronize(device)
     log["seconds"] += time.perf_counter() - start
+    from .flops import RUNS
+
+    RUNS.append({"steps": steps, "seconds": log["seconds"]})
     generator.eval()
     return log
 

@@ -54,3 +54,29 @@ def show(path: str | Path) -> str:
         return str(path.relative_to(ROOT))
     except ValueError:
         return path.name
+
+
+def link_execution_cache(profile: str | None = None) -> Path:
+    """Point ``_build/.jupyter_cache`` (where ``_config.yml`` tells Jupyter Book to cache executed
+    chapters) at this profile's own cache, ``_build/jupyter_cache/<profile>``: the cache is keyed by a
+    chapter's code alone, so without this a build under one profile would show another's outputs."""
+    profile = get_profile() if profile is None else profile
+    link, target = build_dir() / ".jupyter_cache", build_dir() / "jupyter_cache" / profile
+    target.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists():  # an unkeyed cache from before: it was filled by the cpu profile
+        old = build_dir() / "jupyter_cache" / "cpu"
+        if not any(old.iterdir()):
+            old.rmdir()
+            link.rename(old)
+        else:
+            import shutil
+
+            shutil.rmtree(link)
+    link.symlink_to(target.relative_to(link.parent), target_is_directory=True)
+    return target
+
+
+if __name__ == "__main__":  # python -m utils.paths: before a build, use this profile's execution cache
+    print(f"execution cache: {show(link_execution_cache())}")

@@ -94,11 +94,36 @@ def record(chapter: str, metrics: dict, *, promises: dict | None = None, flops: 
             entry[name] = _number(name, value, "record")
             if entry[name] < 0:
                 raise ValueError(f"{name} must be non-negative, got {entry[name]}")
+    if entry["smoke"]:
+        entry["projection"] = project_full_run(entry["seconds"])
     folder = Path(directory) if directory is not None else records_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{chapter}.json").write_text(json.dumps(entry, indent=2) + "\n")
     kept = " (smoke run: kept apart, promises not checked)" if entry["smoke"] else ""
     print(f"recorded {len(clean)} metrics for {chapter}{kept}")
+
+
+def project_full_run(seconds: float) -> dict:
+    """A smoke run's estimate of the profile's full run: each training run's time per step (measured at
+    the profile's real shapes) times the steps the profile would take (the count by_profile swapped for
+    the smoke count), plus the rest of the notebook's time as it was. Runs whose step count matches no
+    swapped count are kept as they ran; the projection says how many it matched."""
+    from .device import SMOKE_SWAPS
+    from .flops import RUNS
+
+    full_of = {}
+    for smoke, full in SMOKE_SWAPS:
+        if isinstance(smoke, int) and not isinstance(smoke, bool) and isinstance(full, int):
+            full_of.setdefault(smoke, full)
+    trained = sum(r["seconds"] for r in RUNS)
+    projected, matched = 0.0, 0
+    for run in RUNS:
+        full = full_of.get(run["steps"])
+        matched += full is not None
+        projected += run["seconds"] / max(1, run["steps"]) * (full if full is not None else run["steps"])
+    return {"training_runs": len(RUNS), "matched": matched, "smoke_training_seconds": round(trained, 3),
+            "projected_training_seconds": round(projected, 1),
+            "projected_seconds": round(max(0.0, seconds - trained) + projected, 1)}
 
 
 COLUMNS = ("chapter", "metric", "value", "promise", "checked", "seconds", "flops", "mfu", "profile", "device", "gpu",

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from . import distributed
 from .device import check_device, to_device
-from .flops import count_flops, math_mode, matmul_peak_flops, synchronize
+from .flops import RUNS, count_flops, math_mode, matmul_peak_flops, synchronize
 
 PRECISIONS = ("fp32", "bf16")
 LOG_EVERY = 25  # steps between reads of the loss on the host (each read waits for the device)
@@ -290,6 +290,7 @@ def train(
     bar.close()
     flush()
     history.seconds += timed_seconds
+    RUNS.append({"steps": end - start, "seconds": timed_seconds * (end - start) / max(1, timed_steps)})
     if timed_steps and timed_seconds > 0:
         # A long run is compared with a peak measured now, under the same load.
         peak = matmul_peak_flops(device, history.math_mode, fresh=timed_seconds > 0.5)
