@@ -58,6 +58,7 @@ def test_every_loop_and_sampler_refuses_a_model_on_the_wrong_device(monkeypatch)
     for name, call in calls.items():
         with pytest.raises(ValueError, match="cuda"):
             call()
+            pytest.fail(f"{name} accepted a model on the wrong device")
 
 
 def test_check_device_passes_plain_functions_and_names_the_argument():

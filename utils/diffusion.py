@@ -150,7 +150,8 @@ def _sampling_device(model, device) -> torch.device:
     """The device that sampling runs on: the model's (the profile's for a plain function), checked once."""
     found = check_device(model, "model")
     if device is not None and not _same_device(torch.device(device), found):
-        raise ValueError(f"device={device} but the model is on {found}: leave device out, the samplers take the model's")
+        raise ValueError(f"device={device} but the model is on {found}: leave device out, "
+                         "the samplers take the model's")
     return found
 
 
