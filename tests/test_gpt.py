@@ -86,6 +86,19 @@ def test_mixture_of_experts_routes_to_top_k_and_balances():
     assert model.blocks[0].mlp.router.weight.grad is not None
 
 
+def test_mixture_of_experts_equals_each_token_mixing_its_chosen_experts():
+    torch.manual_seed(1)
+    layer = MoEFeedForward(8, 16, n_expert=4, top_k=2).eval()
+    x = torch.randn(3, 7, 8)
+    flat = x.reshape(-1, 8)
+    probs = layer.router(flat).softmax(-1)
+    weights, chosen = probs.topk(2, dim=-1)
+    weights = weights / weights.sum(-1, keepdim=True)
+    expected = torch.stack([sum(w * layer.experts[int(e)](row) for w, e in zip(ws, es))
+                            for row, ws, es in zip(flat, weights, chosen)])
+    torch.testing.assert_close(layer(x).reshape(-1, 8), expected, atol=1e-5, rtol=1e-5)
+
+
 def test_bad_arguments_raise_clear_errors():
     with pytest.raises(ValueError, match="divisible"):
         GPTConfig(vocab_size=5, n_embd=10, n_head=3)

@@ -154,6 +154,12 @@ class GPT(nn.Module):
                              f"{getattr(idx, 'dtype', type(idx).__name__)} of shape {tuple(getattr(idx, 'shape', ()))}")
         if idx.shape[1] > self.config.block_size:
             raise ValueError(f"idx has {idx.shape[1]} tokens, more than block_size={self.config.block_size}")
+        # Reading min and max of a GPU tensor makes the host wait for the device: there, check the first
+        # batch only (a wrong vocabulary shows at once); on the CPU the check is free, so always.
+        if idx.device.type != "cpu":
+            if getattr(self, "_ids_checked", False):
+                return
+            self._ids_checked = True
         if idx.numel() and (idx.min() < 0 or idx.max() >= self.config.vocab_size):
             raise ValueError(f"idx must hold ids in [0, {self.config.vocab_size}), got "
                              f"[{idx.min().item()}, {idx.max().item()}]")

@@ -45,11 +45,20 @@ class MoEFeedForward(nn.Module):
         router_probs = self.router(flat).softmax(dim=-1)  # (N, E)
         weights, chosen = router_probs.topk(self.top_k, dim=-1)  # (N, K) each
         weights = weights / weights.sum(dim=-1, keepdim=True)  # renormalise over the chosen K
+        # Sort the N * K routing slots by expert, so each expert reads one contiguous run of them;
+        # one read of the counts per layer (not one per expert) is all the host waits for.
+        slots = chosen.flatten()  # (N*K,) the expert of each slot
+        order = slots.argsort(stable=True)  # slots grouped by expert
+        token = order // self.top_k  # the token of each sorted slot
+        counts = torch.bincount(slots, minlength=self.n_expert).tolist()
+        mixed = weights.flatten()[order, None]  # (N*K, 1) each slot's share of its token
         out = torch.zeros_like(flat)
-        for e, expert in enumerate(self.experts):
-            token, slot = (chosen == e).nonzero(as_tuple=True)  # which tokens chose expert e
-            if len(token):
-                out.index_add_(0, token, weights[token, slot, None] * expert(flat[token]))
+        start = 0
+        for expert, count in zip(self.experts, counts):
+            if count:
+                rows = token[start:start + count]
+                out.index_add_(0, rows, mixed[start:start + count] * expert(flat[rows]))
+            start += count
         load = F.one_hot(chosen, self.n_expert).float().sum(dim=(0, 1)) / chosen.numel()  # (E,) f_i
         self.aux_loss = self.n_expert * (load * router_probs.mean(dim=0)).sum()
         self.last_load = load.detach()

@@ -8,12 +8,11 @@ every build so that it always shows the latest records.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-from utils.record import load_records, summary_rows
+from utils.paths import records_dir
+from utils.record import check_one_setting, load_records, summary_rows
 
 
 class records_placeholder(nodes.General, nodes.Element):
@@ -61,7 +60,12 @@ def _table(records: list[dict]) -> nodes.Node:
 
 def _fill(app, doctree, docname):
     for placeholder in doctree.findall(records_placeholder):
-        records = load_records(Path(app.srcdir) / "_build" / "records")
+        records = load_records(records_dir(smoke=False))  # never a smoke run's records
+        try:
+            check_one_setting(records)  # one profile, one kind of device, no smoke runs in one table
+        except ValueError as mixed:
+            placeholder.replace_self(nodes.paragraph(text=f"No table: {mixed}"))
+            continue
         if records:
             placeholder.replace_self(_table(records))
         else:
