@@ -1,8 +1,11 @@
 """The shared package of the book: plumbing and reusable blocks, one module per concern.
 
-* ``device``: where code runs and at which size profile; seeding.
+* ``device``: where code runs and at which size profile (and the smoke run); the device check; seeding.
+* ``paths``: where the book writes: records, the execution cache, reusable weights per profile.
+* ``recipes``: one recipe (sizes per profile, load-or-train) for each model a later chapter reuses.
 * ``data``: every data set, generated or shipped with a package.
-* ``train``: the one training loop, schedules, checkpoints, FLOPs and MFU, bf16 and compile.
+* ``train``: the one training loop, schedules, checkpoints, the moving average of weights, bf16 and compile.
+* ``flops``: FLOP counting, the math mode a run uses, and the measured matrix-multiply peak.
 * ``distributed`` and ``launch``: the same loop on many processes under ``torchrun`` (DDP).
 * ``plot``: image grids, loss curves, 2-D scatter and density plots.
 * ``metrics``: numbers that score generative models.
@@ -13,7 +16,8 @@
 * ``gan``: GAN building blocks (seed-parallel MLPs, the R1 penalty, the DCGAN pair, the game loop for pictures).
 * ``diffusion`` and ``unet``: noise schedules, the DDPM loss, DDPM and DDIM sampling; the U-Net.
 * ``checks``: the exercise checkers.
-* ``record``: one call to record a chapter's numbers.
+* ``record``: one call to record a chapter's numbers, and ``check_promise``.
+* ``colab``: the first cell of every chapter; ``gpu_check``: the one script for a lent GPU.
 """
 
 from . import record as _record  # noqa: F401  (starts the notebook clock at first import)
