@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def torchrun(nproc, *args, timeout=120):
-    """Run ``utils.launch`` on ``nproc`` processes; returns the finished process."""
+    """Run ``utils.launch`` on ``nproc`` CPU processes (gloo, the cpu profile); returns the finished process."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                "-m", "utils.launch", *map(str, args)]
-    env = {**os.environ, "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT), "GENAI_PROFILE": "cpu"}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -120,9 +120,47 @@ def test_all_reduce_timing_on_two_processes(tmp_path):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                "-m", "utils.distributed", str(tmp_path / "ar.json")]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "GENAI_PROFILE": "cpu"})
     assert run.returncode == 0, run.stderr[-3000:]
     import json
     table = json.loads((tmp_path / "ar.json").read_text())
     assert table["world_size"] == 2 and table["backend"] == "gloo"
     assert all(row["seconds"] > 0 and row["bus_gb_per_s"] > 0 for row in table["rows"])
+
+
+@pytest.mark.cuda
+def test_one_process_per_gpu_uses_nccl_and_more_processes_than_gpus_fall_back_to_gloo(tmp_path):
+    import json
+
+    env_gpu = {"GENAI_PROFILE": "gpu"}
+    one = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1",
+                          "-m", "utils.distributed", str(tmp_path / "one.json")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, **env_gpu, "PYTHONPATH": str(ROOT)})
+    assert one.returncode == 0, one.stderr[-3000:]
+    assert json.loads((tmp_path / "one.json").read_text())["backend"] == "nccl"
+    too_many = torch.cuda.device_count() + 1
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          f"--nproc_per_node={too_many}", "-m", "utils.launch", "tiny", "--steps", "20"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=180,
+                         env={**os.environ, **env_gpu, "TQDM_DISABLE": "1", "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "gloo" in run.stdout + run.stderr
+
+
+@pytest.mark.cuda
+def test_a_gpu_run_resumes_exactly_with_dropout_because_the_cuda_random_state_is_saved(tmp_path):
+    def problem():
+        model, loss_fn, get_batch, _ = tiny_problem(dropout=0.3)
+        return model.cuda(), loss_fn, get_batch
+
+    model, loss_fn, get_batch = problem()
+    torch.cuda.manual_seed(0)
+    train(model, loss_fn, get_batch, steps=30, progress=False)
+    whole = {k: v.clone() for k, v in model.state_dict().items()}
+    model, loss_fn, get_batch = problem()
+    torch.cuda.manual_seed(0)
+    train(model, loss_fn, get_batch, steps=30, progress=False, checkpoint=tmp_path / "run.pt", stop_after=12)
+    torch.cuda.manual_seed(123)  # a different stream: only the checkpoint can bring back the right one
+    model, loss_fn, get_batch = problem()
+    train(model, loss_fn, get_batch, steps=30, progress=False, checkpoint=tmp_path / "run.pt")
+    assert largest_difference(model.state_dict(), whole) == 0.0
