@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from utils.colab import first_cell, repository_url
+
 CHAPTERS = sorted((Path(__file__).resolve().parent.parent / "chapters").glob("*.ipynb"))
 TOC = (Path(__file__).resolve().parent.parent / "_toc.yml").read_text()
 
@@ -21,10 +23,16 @@ def test_chapter_shape(path):
     sources = ["".join(c["source"]) for c in code]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code), "store notebooks without outputs"
     assert markdown[0].startswith("# "), "a chapter opens with its title"
-    assert "utils" in sources[0] and "sys.path" in sources[0], "the first code cell makes utils importable"
+    assert sources[0] == first_cell(), "every chapter starts with the same first cell: run `python -m utils.colab`"
     assert nb["metadata"]["language_info"].get("pygments_lexer") == "ipython3", "set the ipython3 lexer"
     exercises = [m for m in markdown if m.startswith(":::{exercise}")]
     solutions = [m for m in markdown if m.startswith(":::{solution-start}")]
     assert len(exercises) >= 3 and len(solutions) == len(exercises), "three or more exercises, each with a solution"
     assert any(f'record("{path.stem}"' in s for s in sources), "the chapter records its numbers under its own name"
     assert f"chapters/{path.stem}" in TOC, "the chapter is in the table of contents"
+
+
+def test_the_first_cell_clones_the_repository_that_the_book_names():
+    cell = first_cell()
+    assert f'REPOSITORY = "{repository_url()}"' in cell and "%pip install" in cell
+    assert "google.colab" in cell and "sys.path.insert" in cell
