@@ -12,13 +12,29 @@ STUBS = (None, raising, lambda *args, **kwargs: None)
 
 
 def assert_passes(checker, answer, capsys) -> None:
-    assert checker(answer) is True
+    verdict = checker(answer)
+    assert bool(verdict) is True and verdict == True  # noqa: E712 (a Verdict, equal to the bool it stands for)
     assert "all checks passed" in capsys.readouterr().out
+
+
+def in_float64(answer):
+    """``answer`` as a reader who computes in float64 would write it: the same values, in double precision."""
+    import torch
+
+    def double(*args, **kwargs):
+        result = answer(*args, **kwargs)
+        if isinstance(result, torch.Tensor) and result.is_floating_point():
+            return result.double()
+        if isinstance(result, tuple):
+            return tuple(r.double() if isinstance(r, torch.Tensor) and r.is_floating_point() else r for r in result)
+        return result
+
+    return double
 
 
 def assert_rejected(checker, wrong_answers, capsys) -> None:
     for answer in [*STUBS, *wrong_answers]:
-        assert checker(answer) is False, f"{checker.__name__} accepted {answer!r}"
+        assert not checker(answer), f"{checker.__name__} accepted {answer!r}"
         out = capsys.readouterr().out
         assert "not yet" in out and "[wrong]" in out, out
 
@@ -38,4 +54,8 @@ def checker_tests(cases):
     def test_wrong_answers_fail_without_raising(checker, capsys):
         assert_rejected(checker, cases[checker][1], capsys)
 
-    return test_reference_passes, test_wrong_answers_fail_without_raising
+    @checkers
+    def test_a_right_answer_in_float64_passes(checker, capsys):
+        assert_passes(checker, in_float64(cases[checker][0]), capsys)
+
+    return test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes

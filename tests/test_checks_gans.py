@@ -78,4 +78,5 @@ CASES = {
                                 lambda a, b, t: good_slerp(b, a, t)]),
 }
 
-test_reference_passes, test_wrong_answers_fail_without_raising = checker_tests(CASES)
+test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
+    checker_tests(CASES)

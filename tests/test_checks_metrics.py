@@ -47,4 +47,5 @@ CASES = {
                                              lambda m1, c1, m2, c2: good_frechet(m1, c1, m2, c2) ** 0.5]),
 }
 
-test_reference_passes, test_wrong_answers_fail_without_raising = checker_tests(CASES)
+test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
+    checker_tests(CASES)

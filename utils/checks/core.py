@@ -61,13 +61,27 @@ class Check:
             self.fail(f"{what} should be a tensor, got {type(value).__name__}")
         return value.detach().double().cpu()
 
+    @staticmethod
+    def matches(value, expected, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+        """True when ``value`` has ``expected``'s shape and values, whatever the float dtype or device of
+        either (a correct float64 answer must not fail against a float32 reference)."""
+        if not isinstance(value, torch.Tensor) or not isinstance(expected, torch.Tensor):
+            return False
+        if value.shape != expected.shape:
+            return False
+        return torch.allclose(value.detach().double().cpu(), expected.detach().double().cpu(), atol=atol, rtol=rtol)
+
     def close(self, value, expected, what: str, hint: str | None = None,
               atol: float = 1e-5, rtol: float = 1e-4) -> None:
         """Fail unless ``value`` has ``expected``'s shape and values (within tolerance)."""
         got = self.tensor(value, what)
         expected = torch.as_tensor(expected).double()
         if got.shape != expected.shape:
-            self.fail(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint)
+            shape_hint = (f"print the shape of what your function returns and compare it with "
+                          f"{tuple(expected.shape)}: a missing sum or mean, a transposed result or a kept "
+                          "dimension of size 1 are the usual causes")
+            self.fail(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
+                      f"{hint}; {shape_hint}" if hint else shape_hint)
         if not torch.isfinite(got).all():
             self.fail(f"{what} contains NaN or inf", hint)
         if not torch.allclose(got, expected, atol=atol, rtol=rtol):
@@ -81,8 +95,30 @@ class Check:
         print("\n".join(self.lines))
 
 
+class Verdict:
+    """What a checker returns: true when every check passed. It shows nothing when it is a cell's last
+    value (the checker has printed its report already), so a stub's cell shows only the report."""
+
+    def __init__(self, ok: bool):
+        self.ok = bool(ok)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __eq__(self, other) -> bool:
+        return bool(self) == other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Verdict({'passed' if self.ok else 'not yet'})"
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def exercise(title: str):
-    """Turn ``body(check, answer)`` into a checker ``checker(answer) -> bool`` that prints."""
+    """Turn ``body(check, answer)`` into a checker ``checker(answer) -> Verdict`` that prints."""
 
     def wrap(body):
         @functools.wraps(body)
@@ -102,7 +138,7 @@ def exercise(title: str):
                     check.lines.append(f"  [wrong] your answer could not be checked: {type(error).__name__}: {error}")
                     check.lines.append("  hint: check the type and shape of what your function returns")
             check.report()
-            return check.ok
+            return Verdict(check.ok)
 
         return checker
 

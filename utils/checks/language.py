@@ -113,11 +113,10 @@ def attention(check, answer):
     q, k, v = (torch.randn(2, 5, 8, generator=gen) for _ in range(3))
     got = check.call(answer, q, k, v, what="attention(q, k, v)")
     expected = _reference_attention(q, k, v)
-    if isinstance(got, torch.Tensor) and got.shape == expected.shape:
-        if torch.allclose(got, _reference_attention(q * math.sqrt(8), k, v), atol=1e-5):
-            check.fail("the scores are not scaled", "divide q k^T by sqrt(D), D = q.shape[-1]")
-        if torch.allclose(got, (q @ k.transpose(-2, -1) / math.sqrt(8)).softmax(dim=-2) @ v, atol=1e-5):
-            check.fail("the softmax runs over the wrong axis", "each query's weights over the keys sum to 1: dim=-1")
+    if check.matches(got, _reference_attention(q * math.sqrt(8), k, v)):
+        check.fail("the scores are not scaled", "divide q k^T by sqrt(D), D = q.shape[-1]")
+    if check.matches(got, (q @ k.transpose(-2, -1) / math.sqrt(8)).softmax(dim=-2) @ v):
+        check.fail("the softmax runs over the wrong axis", "each query's weights over the keys sum to 1: dim=-1")
     check.close(got, expected, "attention without a mask",
                 "scores = q @ k.transpose(-2, -1) / sqrt(D); weights = softmax(scores, dim=-1); return weights @ v")
     check.passed("unmasked attention is right")
