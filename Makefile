@@ -49,6 +49,12 @@ smoke: $(STAMP)
 	GENAI_PROFILE=gpu GENAI_SMOKE=1 $(RUN) $(BIN)/python -m pytest -p tests.nbval_cache --nbval-lax \
 		--nbval-current-env --nbval-cell-timeout=300 -q chapters
 
+# On a machine with a GPU, in at most 8 minutes: the environment and measured matmul peaks, the targeted
+# checks (FD-digits across devices and TF32, guidance, torchrun), and every notebook's smoke run there with
+# the projected minutes of its full gpu profile; writes _build/gpu-check.json. Without CUDA: a reduced dry run.
+gpu-check: $(STAMP)
+	$(RUN) $(BIN)/python -m utils.gpu_check
+
 # Execute every chapter afresh (no cache), then gather the records into _build/records/summary.json.
 bench: $(STAMP)
 	rm -rf _build/records
