@@ -23,7 +23,12 @@ import torch
 def _features(x, name: str) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().double().cpu().numpy()
-    x = np.asarray(x, dtype=np.float64)
+    if not isinstance(x, (np.ndarray, list, tuple)):
+        raise TypeError(f"{name} must be a tensor or array of features (N, D), got {type(x).__name__}")
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must hold numbers, shaped (N, D): {error}") from None
     if x.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (N, D), got shape {x.shape}")
     if len(x) < 2:
@@ -252,6 +257,8 @@ def precision_recall(real_features, fake_features, k: int = 3) -> tuple[float, f
 def mean_pairwise_distance(images) -> float:
     """The average Euclidean distance between every two of ``images`` (N >= 2, any shape after N):
     a plain measure of variety, 0 when all are the same."""
+    if not isinstance(images, (torch.Tensor, np.ndarray)):
+        raise TypeError(f"images must be a tensor (N, ...), got {type(images).__name__}")
     x = torch.as_tensor(images, dtype=torch.float64)
     if x.ndim < 2 or len(x) < 2:
         raise ValueError(f"images must be a batch of at least 2, got shape {tuple(x.shape)}")

@@ -20,7 +20,12 @@ def _axis(ax, figsize=(4, 4)):
 def _to_numpy(x, name: str) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().float().cpu().numpy()
-    x = np.asarray(x, dtype=float)
+    if x is None or isinstance(x, (str, bytes, dict)):
+        raise TypeError(f"{name} must be a tensor, array or list of numbers, got {type(x).__name__}")
+    try:
+        x = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must hold numbers: {error}") from None
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return x
