@@ -20,7 +20,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .device import check_device, get_profile, is_smoke, profile_device
+from .device import SMOKE_SWAPS, check_device, get_profile, is_smoke, profile_device
 from .paths import cache_dir, show
 
 
@@ -40,7 +40,9 @@ class Recipe:
         """The sizes of the current profile (a smoke run: the gpu shapes with the smoke counts)."""
         sizes = dict(self.sizes[get_profile()])
         if is_smoke():
-            sizes.update(self.sizes.get("smoke", {}))
+            smoke = self.sizes.get("smoke", {})
+            SMOKE_SWAPS.extend((value, sizes[key]) for key, value in smoke.items() if key in sizes)
+            sizes.update(smoke)
         return sizes
 
     @property
