@@ -401,7 +401,8 @@ def _digit_ddpm_recipe():
     common = {"T": 100, "batch": 128, "lr": 2e-3, "ema_decay": 0.99}
     return Recipe(name="ddpm_digits", chapter="06_diffusion",
                   sizes={"cpu": {**common, "channels": (16, 32), "steps": 1500},
-                         "gpu": {**common, "channels": (64, 128), "steps": 8000}, "smoke": {"steps": 5}},
+                         "gpu": {**common, "channels": (64, 128), "steps": 8000},
+                         "smoke": {"steps": 5, "T": 10}},  # a smoke run's chains: ten network calls, not 100
                   build=_build_digit_ddpm, fit=_fit_digit_ddpm)
 
 
