@@ -21,18 +21,20 @@ from torch import nn
 
 from . import diffusion as D
 from .data.scenes import COLOURS, SCENES, SHAPES, Scenes, sample_scenes
-from .device import model_device, profile_device
+from .device import is_smoke, model_device, profile_device
 from .gpt import GPT, GPTConfig
 from .recipes import Recipe
 from .unet import UNet
 
-T = 100  # diffusion steps (cosine schedule); sampling uses 20 DDIM steps
+T = 100  # diffusion steps (cosine schedule)
+SAMPLE_STEPS, SMOKE_SAMPLE_STEPS = 20, 2  # DDIM steps of draw(), and of draw() in a smoke run
 P_UNCOND = 0.1  # the share of captions replaced by the empty one in training
 # The chapter's sizes for each profile: training pictures, steps, batch, U-Net widths at 16x16 and 8x8;
-# a smoke run keeps the gpu shapes and takes a handful of steps on a few pictures.
+# a smoke run keeps the gpu shapes and takes two steps (one counted, one timed) on a few pictures: a step of
+# the gpu shapes costs about 0.1 TFLOP, seconds on two CPU cores, and the chapter trains two models.
 SIZES = {"cpu": {"n_train": 20000, "steps": 1000, "batch": 32, "channels": (32, 64)},
          "gpu": {"n_train": 50000, "steps": 8000, "batch": 128, "channels": (64, 128)},
-         "smoke": {"n_train": 512, "steps": 5}}
+         "smoke": {"n_train": 512, "steps": 2}}
 
 PAD, NULL = 0, 1
 CAPTION_LENGTH = 8  # an object pair has 7 words, the longest caption; a whole scene has 6 or 7
@@ -162,11 +164,14 @@ def load_text_to_image(target: str = "x0", device=None) -> nn.Module:
 
 
 @torch.no_grad()
-def draw(model: nn.Module, captions: Sequence[str], weight: float = 0.0, seed: int = 1, sample_steps: int = 20,
-         device=None) -> torch.Tensor:
-    """Pictures (N, 3, 16, 16) in [0, 1] for ``captions``: DDIM with ``sample_steps`` steps and
-    classifier-free guidance of strength ``weight`` (0: the conditional model alone), on the
+def draw(model: nn.Module, captions: Sequence[str], weight: float = 0.0, seed: int = 1,
+         sample_steps: int | None = None, device=None) -> torch.Tensor:
+    """Pictures (N, 3, 16, 16) in [0, 1] for ``captions``: DDIM with ``sample_steps`` steps (default
+    ``SAMPLE_STEPS``; ``SMOKE_SAMPLE_STEPS`` in a smoke run, whose models have trained a handful of steps)
+    and classifier-free guidance of strength ``weight`` (0: the conditional model alone), on the
     model's device (``device``, if given, must agree)."""
+    if sample_steps is None:
+        sample_steps = SMOKE_SAMPLE_STEPS if is_smoke() else SAMPLE_STEPS
     denoiser = D.guided(model, weight, null_caption())
     device = D._sampling_device(denoiser, device)
     ids = encode_captions(captions).to(device)
