@@ -4,6 +4,7 @@ Chapter 3 builds self-attention step by step and then imports this packaged vers
 checking that both give the same outputs for the same weights. Later chapters reuse it:
 the fine-tuning chapter pretrains it on stories, and the text-to-image chapter uses its
 blocks (with ``causal=False``) as a text encoder, reading :meth:`GPT.hidden_states`.
+The sizes of chapter 3's story GPT, per profile, are :data:`STORY_GPT`.
 
 Shapes in comments: B batch, T time (tokens), C channels (``n_embd``), H heads,
 D = C / H channels per head, V vocabulary size.
@@ -227,6 +228,24 @@ class GPT(nn.Module):
             if stop_token is not None and done.all():
                 break
         return idx
+
+
+# Chapter 3's story GPT, per profile: its shape, the batches and stories it trains on, and its run.
+# Chapter 3 trains it; the appendix trains the same model on several processes (`torchrun -m utils.launch
+# stories`). "smoke": the counts a smoke run takes instead (its shapes stay the profile's).
+STORY_GPT = {
+    "cpu": dict(n_layer=2, n_head=4, n_embd=64, batch=12, n_train=20_000, steps=1_500, lr=3e-3),
+    "gpu": dict(n_layer=4, n_head=8, n_embd=256, batch=64, n_train=100_000, steps=4_000, lr=1e-3),
+    "smoke": dict(n_train=2_000, steps=2),
+}
+
+
+def story_gpt_sizes(profile: str | None = None) -> dict:
+    """:data:`STORY_GPT`'s sizes for ``profile`` (default: the current one); a smoke run takes its smoke counts."""
+    from .device import by_profile
+
+    cpu, gpu, smoke = STORY_GPT["cpu"], STORY_GPT["gpu"], STORY_GPT["smoke"]
+    return {name: by_profile(cpu=cpu[name], gpu=gpu[name], profile=profile, smoke=smoke.get(name)) for name in cpu}
 
 
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,

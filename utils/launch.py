@@ -10,7 +10,8 @@ number and a meeting point that both can reach::
     torchrun --nnodes=2 --node_rank=0 --nproc_per_node=8 \\
         --rdzv_backend=c10d --rdzv_endpoint=HOST:29400 -m utils.launch stories
 
-Configurations: ``stories`` trains chapter 3's GPT on the fairy tales; ``tiny`` trains a
+Configurations: ``stories`` trains chapter 3's GPT on the fairy tales, at the sizes of the process's
+profile (:data:`utils.gpt.STORY_GPT`: ``GENAI_PROFILE=cpu`` for CPU processes); ``tiny`` trains a
 small regression network in a second (the tests use it). ``--out FILE`` makes rank 0 write
 what the run measured as JSON; ``--checkpoint FILE`` saves and resumes.
 """
@@ -27,6 +28,8 @@ import torch.nn.functional as F
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from . import distributed
+from .device import get_profile
+from .gpt import story_gpt_sizes
 from .train import PRECISIONS, batch_sampler, crop_to_targets, train
 
 CONFIGS = ("tiny", "stories")
@@ -43,14 +46,19 @@ def tiny_problem(dropout: float = 0.0, seed: int = 0, batch: int = 32):
     return model, lambda net, b: F.mse_loss(net(b[0]), b[1]), batch_sampler(x, y, batch_size=batch, seed=seed), batch
 
 
-def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int = 12, n_train: int = 20_000, crop: bool = True):
-    """Chapter 3's GPT (CPU profile) and its batches of whole fairy tales, cropped to the longest
-    story of each batch (``crop=False``: padded to the longest story the grammar writes, so that
-    every batch has the same shape, which ``torch.compile`` prefers)."""
+def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int | None = None, n_train: int | None = None,
+                    crop: bool = True, profile: str | None = None):
+    """Chapter 3's GPT (:data:`utils.gpt.STORY_GPT`, at ``profile``'s sizes, default: the current profile's)
+    and its batches of whole fairy tales, cropped to the longest story of each batch (``crop=False``: padded
+    to the longest story the grammar writes, so that every batch has the same shape, which ``torch.compile``
+    prefers). ``batch`` and ``n_train`` default to the profile's."""
     from .data import LONGEST_STORY, load_stories, story_rows
     from .gpt import GPT, GPTConfig
     from .tokenizer import CharTokenizer
 
+    sizes = story_gpt_sizes(profile)
+    batch = sizes["batch"] if batch is None else batch
+    n_train = sizes["n_train"] if n_train is None else n_train
     splits = load_stories(n_train=n_train, n_val=10, n_test=10, seed=seed)
     tok = CharTokenizer.from_text("".join(s.text for s in splits.train) + "\n", byte_fallback=False)
     x, y, _ = story_rows(splits.train, tok.encode, LONGEST_STORY + 1)
@@ -59,8 +67,8 @@ def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int = 12, n_trai
         get_batch = crop_to_targets(get_batch)
 
     torch.manual_seed(seed)
-    model = GPT(GPTConfig(vocab_size=len(tok.chars), block_size=LONGEST_STORY + 1, n_layer=2, n_head=4,
-                          n_embd=64, dropout=dropout))
+    model = GPT(GPTConfig(vocab_size=len(tok.chars), block_size=LONGEST_STORY + 1, n_layer=sizes["n_layer"],
+                          n_head=sizes["n_head"], n_embd=sizes["n_embd"], dropout=dropout))
     return model, lambda net, b: net(*b)[1], get_batch, batch * (LONGEST_STORY + 1)
 
 
@@ -70,7 +78,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("config", choices=CONFIGS)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch", type=int, default=None, help="the global batch, shared by all processes")
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=None, help="default: the story GPT's (stories), 3e-3 (tiny)")
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32")
@@ -93,6 +101,7 @@ def main(argv=None) -> dict:
     problem = tiny_problem if args.config == "tiny" else stories_problem
     kwargs = {} if args.batch is None else {"batch": args.batch}
     model, loss_fn, get_batch, tokens_per_batch = problem(dropout=args.dropout, seed=args.seed, **kwargs)
+    lr = args.lr if args.lr is not None else story_gpt_sizes()["lr"] if args.config == "stories" else 3e-3
     model = model.to(device)
     # Dropout must draw different masks on each rank (DDP makes the starting weights equal).
     torch.manual_seed(args.seed * 1_000 + distributed.rank())
@@ -103,13 +112,13 @@ def main(argv=None) -> dict:
         return tuple(t.to(device) for t in get_batch(step))
 
     start = time.perf_counter()
-    history = train(model, loss_fn, batch_on_device, steps=args.steps, lr=args.lr, warmup=min(30, args.steps // 10),
+    history = train(model, loss_fn, batch_on_device, steps=args.steps, lr=lr, warmup=min(30, args.steps // 10),
                     checkpoint=args.checkpoint, stop_after=args.stop_after, precision=args.precision,
                     compile=args.compile, progress=distributed.is_main())
     wall = time.perf_counter() - start
     steps_run = len(history.loss) - 1  # the first step is not timed: it counts the FLOPs
     result = {
-        "config": args.config, "world_size": distributed.world_size(), "device": str(device),
+        "config": args.config, "profile": get_profile(), "world_size": distributed.world_size(), "device": str(device),
         "threads_per_process": torch.get_num_threads(), "precision": args.precision, "compile": args.compile,
         "steps": len(history.loss), "seconds": history.seconds, "wall_seconds": wall,
         "steps_per_second": steps_run / history.seconds if history.seconds else 0.0,
