@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -238,3 +240,29 @@ def test_crop_to_targets_cuts_after_the_last_target_of_any_row():
     assert torch.equal(cropped[0], x[:, :4]) and torch.equal(cropped[1], y[:, :4]) and cropped[2] == "extra"
     empty = crop_to_targets(lambda step: (x, torch.full_like(y, -1)))(0)
     assert empty[0].shape == (2, 1)
+
+
+def test_datasheet_peak_of_this_cpu_is_cores_times_clock_times_simd_width():
+    from utils import flops
+    peak = flops.datasheet_peak_flops("cpu")
+    if peak is None:
+        pytest.skip("this machine does not say its clock or its CPU flags")
+    flags, mhz = flops._cpu_flags(), flops._cpu_mhz()
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 8
+    assert peak.flops == pytest.approx(min(torch.get_num_threads(), os.cpu_count()) * mhz * 1e6 * per_cycle)
+    assert "GHz" in peak.basis
+    assert flops.datasheet_peak_flops("cpu", "bf16") is None  # not stated for a CPU
+    with pytest.raises(ValueError, match="mode must be one of"):
+        flops.datasheet_peak_flops("cpu", "fp64")
+
+
+def test_datasheet_peak_of_a_gpu_is_read_by_name(monkeypatch):
+    from utils import flops
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 PCIe")
+    assert flops.datasheet_peak_flops("cuda", "bf16").flops == 756e12  # not the SXM's 989.4
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA L40S")
+    assert flops.datasheet_peak_flops("cuda", "tf32").flops == 183e12  # not the L4's
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    assert flops.datasheet_peak_flops("cuda", "tf32") is None  # a T4 has no TF32
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Some Future GPU")
+    assert flops.datasheet_peak_flops("cuda", "fp32") is None

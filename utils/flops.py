@@ -5,18 +5,22 @@
 * :func:`math_mode`: the arithmetic a run really uses: ``"fp32"``, ``"tf32"`` (float32 tensors whose
   matrix products a GPU runs in TensorFloat-32) or ``"bf16"`` (autocast).
 * :func:`matmul_peak_flops`: this machine's *measured* matrix-multiply speed in that mode.
+* :func:`datasheet_peak_flops`: the peak its maker states (PaLM's MFU divides by this), where known.
 
 The utilisation that :func:`utils.train.train` reports divides the model's FLOPs per second by
 that measured speed. PaLM's MFU divides by the datasheet's peak instead, which no real matrix
-product reaches, so ours reads higher than PaLM's for the same run (by the ratio of the
-datasheet peak to the measured one; the appendix measures it on this CPU).
+product reaches, so ours reads higher than PaLM's for the same run, by the ratio of the
+datasheet peak to the measured one: ``mfu * matmul_peak_flops(...) / datasheet_peak_flops(...).flops``
+is PaLM's MFU of the same run.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Callable, NamedTuple
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -83,6 +87,81 @@ def matmul_peak_flops(device: torch.device | str = "cpu", mode: str = "fp32", fr
         # of clock speed that training never sees.
         _PEAKS[key] = 2 * n**3 / statistics.median(times[2:])
     return _PEAKS[key]
+
+
+class DatasheetPeak(NamedTuple):
+    """A device's stated peak in FLOP/s and what it rests on (the datasheet, or the arithmetic for a CPU)."""
+
+    flops: float
+    basis: str
+
+
+# Dense (no structured sparsity) peaks in TFLOP/s from NVIDIA's datasheets: fp32, tf32, bf16. Checked in
+# order, so "H100 PCIe" comes before "H100" and "L40S" before "L4". None: the GPU has no such arithmetic.
+_GPU_DATASHEETS = (
+    ("H200", (67.0, 494.7, 989.4)),
+    ("H100 PCIe", (51.2, 378.0, 756.0)),
+    ("H100", (67.0, 494.7, 989.4)),
+    ("A100", (19.5, 156.0, 312.0)),
+    ("L40S", (91.6, 183.0, 362.0)),
+    ("L4", (30.3, 60.0, 121.0)),
+    ("A10", (31.2, 62.5, 125.0)),
+    ("T4", (8.1, None, None)),
+    ("V100", (15.7, None, None)),
+)
+
+
+def _cpu_mhz() -> float | None:
+    """The CPU's clock in MHz: the stated maximum where the kernel knows it, else the clock /proc/cpuinfo reports
+    (a virtual machine's nominal clock)."""
+    top = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    if top.exists():
+        return int(top.read_text()) / 1000
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1])
+    return None
+
+
+def _cpu_flags() -> set[str]:
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":")[1].split())
+    return set()
+
+
+def datasheet_peak_flops(device: torch.device | str = "cpu", mode: str = "fp32") -> DatasheetPeak | None:
+    """The peak FLOP/s that the maker states for ``device`` in math ``mode``: PaLM's MFU divides by this.
+
+    A GPU's comes from a table of NVIDIA datasheets (dense arithmetic); a CPU's fp32 peak is worked out as
+    cores x clock x FLOPs per cycle: 64 per core with AVX-512 (two 512-bit fused multiply-add units, as in
+    Xeon Scalable processors: 2 x 16 lanes x 2 FLOPs), 32 with AVX2 and FMA, 8 otherwise. The cores are
+    the threads torch uses, at most the machine's. None where the peak is not known (another GPU, a CPU's
+    bf16, an MPS device): then only the utilisation of the measured speed can be given.
+    """
+    if mode not in MATH_MODES:
+        raise ValueError(f"mode must be one of {MATH_MODES}, got {mode!r}")
+    device = torch.device(device)
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+        for key, peaks in _GPU_DATASHEETS:
+            if key in name:
+                tflops = peaks[MATH_MODES.index(mode)]
+                return None if tflops is None else DatasheetPeak(tflops * 1e12, f"{key} datasheet, {mode}, dense")
+        return None
+    if device.type != "cpu" or mode != "fp32":
+        return None
+    mhz, flags = _cpu_mhz(), _cpu_flags()
+    if mhz is None or not flags:
+        return None
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 8
+    cores = min(torch.get_num_threads(), os.cpu_count() or 1)
+    return DatasheetPeak(cores * mhz * 1e6 * per_cycle,
+                         f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} FP32 FLOPs a cycle")
 
 
 def _attention_flops(query, key, value, *args, **kwargs) -> int:
