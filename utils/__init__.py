@@ -18,6 +18,7 @@
 * ``checks``: the exercise checkers.
 * ``record``: one call to record a chapter's numbers, and ``check_promise``.
 * ``colab``: the first cell of every chapter; ``gpu_check``: the one script for a lent GPU.
+* ``validate``: the input checks every public function makes, and ``pixel_range`` (which range pictures are in).
 """
 
 from . import record as _record  # noqa: F401  (starts the notebook clock at first import)

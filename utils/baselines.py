@@ -17,13 +17,15 @@ import numpy as np
 import torch
 
 from .data import Digits
+from .validate import check_int, check_number
 
 
-def _check(digits, n: int) -> None:
+def _check(digits, n: int | None = 1, seed: int = 0) -> None:
     if not isinstance(digits, Digits):
         raise TypeError(f"digits must be the Digits of utils.data.load_digits(), got {type(digits).__name__}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
+    check_int(seed, "seed", 0)
 
 
 def _images(x) -> torch.Tensor:
@@ -36,7 +38,8 @@ def gaussian_digits(digits: Digits, n: int, seed: int = 0, shrinkage: float = 0.
     Each covariance is mixed with ``shrinkage`` times its mean variance on the diagonal, as in
     chapter 1; the class is drawn from the training frequencies.
     """
-    _check(digits, n)
+    _check(digits, n, seed)
+    check_number(shrinkage, "shrinkage", 0.0, 1.0)
     x, y = digits.x_train.flatten(1).double(), digits.y_train
     priors = torch.bincount(y, minlength=10).double() / len(y)
     means = torch.stack([x[y == k].mean(0) for k in range(10)])
@@ -56,7 +59,8 @@ def mixture_digits(digits: Digits, n: int, seed: int = 0, components: int = 10) 
     """``n`` digits from a Gaussian mixture with full covariances (``random_state=seed``), shuffled."""
     from sklearn.mixture import GaussianMixture
 
-    _check(digits, n)
+    _check(digits, n, seed)
+    check_int(components, "components", 1)
     mixture = GaussianMixture(n_components=components, random_state=seed).fit(digits.x_train.flatten(1).numpy())
     samples, _ = mixture.sample(n)
     # scikit-learn returns the samples grouped by component; shuffle them.
@@ -68,6 +72,11 @@ def kde_bandwidth(digits: Digits, candidates=(0.02, 0.05, 0.1, 0.2, 0.4)) -> flo
     """The kernel width with the best log-likelihood of a held-out quarter of the training digits."""
     from sklearn.neighbors import KernelDensity
 
+    _check(digits)
+    if isinstance(candidates, (str, bytes)) or not hasattr(candidates, "__len__") or len(candidates) == 0:
+        raise ValueError(f"candidates must be a non-empty list of kernel widths, got {candidates!r}")
+    for width in candidates:
+        check_number(width, "candidates (each kernel width)", 0.0, low_open=True)
     x = digits.x_train.flatten(1).numpy()
     cut = len(x) * 3 // 4
     scores = [KernelDensity(bandwidth=b).fit(x[:cut]).score(x[cut:]) for b in candidates]
@@ -78,7 +87,8 @@ def kde_digits(digits: Digits, n: int, seed: int = 0, bandwidth: float | None = 
     """``n`` digits from a Gaussian kernel density estimate: a training digit plus noise of std ``bandwidth``."""
     from sklearn.neighbors import KernelDensity
 
-    _check(digits, n)
-    bandwidth = kde_bandwidth(digits) if bandwidth is None else bandwidth
+    _check(digits, n, seed)
+    bandwidth = kde_bandwidth(digits) if bandwidth is None else check_number(bandwidth, "bandwidth", 0.0,
+                                                                              low_open=True)
     kde = KernelDensity(bandwidth=bandwidth).fit(digits.x_train.flatten(1).numpy())
     return _images(kde.sample(n, random_state=seed))

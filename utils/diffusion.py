@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .device import _same_device, check_device
+from .validate import check_callable, check_number, check_pictures, check_tensor, describe
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class Schedule:
 
     name: str
     betas: torch.Tensor
+
+    def __post_init__(self):
+        check_tensor(self.betas, "betas", "(T,) of noise levels in (0, 1)", ndim=1, floating=True)
+        if len(self.betas) == 0 or not bool(((self.betas > 0) & (self.betas < 1)).all()):
+            shown = f"[{self.betas.min().item():.3g}, {self.betas.max().item():.3g}]" if len(self.betas) else "none"
+            raise ValueError(f"betas must be (T,) with T >= 1 noise levels in (0, 1), got values {shown}")
 
     @property
     def steps(self) -> int:
@@ -65,8 +72,8 @@ def linear_schedule(steps: int = 1000, beta_start: float | None = None, beta_end
 def cosine_schedule(steps: int = 1000, offset: float = 0.008, max_beta: float = 0.999) -> Schedule:
     """``alpha_bar(t) = cos^2(pi/2 (t/T + s)/(1 + s))`` (Nichol and Dhariwal, 2021); betas follow from it."""
     _check_steps(steps)
-    if offset < 0:
-        raise ValueError(f"offset must be non-negative, got {offset}")
+    check_number(offset, "offset", 0.0)
+    check_number(max_beta, "max_beta", 0.0, 1.0, low_open=True, high_open=True)
     u = torch.arange(steps + 1, dtype=torch.float64) / steps
     f = torch.cos((u + offset) / (1 + offset) * math.pi / 2) ** 2
     betas = (1 - f[1:] / f[:-1]).clamp(max=max_beta)
@@ -127,9 +134,10 @@ def ddpm_loss(model, x0: torch.Tensor, schedule: Schedule, generator: torch.Gene
     ``target="x0"``: ``|x0 - model(x_t, t)|^2``, the network predicts the clean picture; wrap
     it in :class:`NoiseFromX0` to sample with it.
     """
+    check_callable(model, "model", "a denoiser, model(x_t, t) -> the prediction shaped like x_t")
     if target not in ("eps", "x0"):
         raise ValueError(f"target must be 'eps' (predict the noise) or 'x0' (predict the picture), got {target!r}")
-    _check_batch(x0, torch.zeros(len(x0), dtype=torch.long), schedule)
+    _check_batch(x0, 0, schedule)
     t = torch.randint(schedule.steps, (len(x0),), generator=generator).to(x0.device)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
     prediction = model(q_sample(x0, t, noise, schedule), t, **model_kwargs)
@@ -155,11 +163,31 @@ def _sampling_device(model, device) -> torch.device:
     return found
 
 
+def _check_pair(x_t, other, name: str) -> None:
+    """``x_t`` and ``other`` (named ``name``) must be float tensors of one shape: broadcasting would hide a mistake."""
+    check_tensor(x_t, "x_t", "(B, ...)", floating=True)
+    check_tensor(other, name, f"shaped like x_t {tuple(x_t.shape)}", floating=True)
+    if other.shape != x_t.shape:
+        raise ValueError(f"{name} must have x_t's shape {tuple(x_t.shape)}, got {tuple(other.shape)}")
+
+
+def _check_alpha_bar(value, name: str, one: bool, zero: bool = False) -> None:
+    """A number must lie in (0, 1), with 1 allowed when ``one`` and 0 when ``zero``; a tensor is taken as it
+    is (reading its values would make the host wait for the device at every sampling step)."""
+    if isinstance(value, torch.Tensor):
+        if not value.is_floating_point():
+            raise TypeError(f"{name} must be a float (or a float tensor), got {value.dtype}")
+        return
+    check_number(value, name, 0.0, 1.0, low_open=not zero, high_open=not one)
+
+
 def noise_from_x0(x_t: torch.Tensor, x0: torch.Tensor, alpha_bar_t) -> torch.Tensor:
     """The noise that takes ``x0`` to ``x_t``: ``(x_t - sqrt(alpha_bar_t) x0) / sqrt(1 - alpha_bar_t)``.
 
-    ``alpha_bar_t`` is a number or a tensor that broadcasts against ``x_t``.
+    ``alpha_bar_t`` is a number in [0, 1) or a tensor that broadcasts against ``x_t``.
     """
+    _check_pair(x_t, x0, "x0")
+    _check_alpha_bar(alpha_bar_t, "alpha_bar_t", one=False)
     ab = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype, device=x_t.device)
     return (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
 
@@ -173,17 +201,47 @@ class NoiseFromX0(nn.Module):
 
     def __init__(self, net: nn.Module, schedule: Schedule):
         super().__init__()
+        check_callable(net, "net", "the network that predicts the picture, net(x_t, t) -> x0")
+        _check_schedule(schedule)
         self.net, self.schedule = net, schedule
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, *args, **model_kwargs) -> torch.Tensor:
+        check_tensor(x_t, "x_t", "(B, ...)", floating=True)
         ab = _per_sample(self.schedule.alpha_bar.to(x_t.device), t, x_t)
-        return noise_from_x0(x_t, self.net(x_t, t, *args, **model_kwargs), ab)
+        x0 = self.net(x_t, t, *args, **model_kwargs)
+        _check_prediction(x0, x_t, "net(x_t, t)")
+        return noise_from_x0(x_t, x0, ab)
 
 
 def predict_x0(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t) -> torch.Tensor:
-    """Invert the forward process: ``x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)``."""
+    """Invert the forward process: ``x_0 = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)``, with
+    ``alpha_bar_t`` a number in (0, 1] or a tensor that broadcasts against ``x_t``."""
+    _check_pair(x_t, eps, "eps")
+    _check_alpha_bar(alpha_bar_t, "alpha_bar_t", one=True)
     ab = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype, device=x_t.device)
     return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
+
+
+def _check_clip(clip) -> None:
+    if clip is None:
+        return
+    if not isinstance(clip, (tuple, list)) or len(clip) != 2:
+        raise ValueError(f"clip must be None or (low, high), got {clip!r}")
+    low, high = (check_number(v, "clip", None) for v in clip)
+    if not low < high:
+        raise ValueError(f"clip must be (low, high) with low < high, got {tuple(clip)!r}")
+
+
+def _check_schedule(schedule) -> None:
+    if not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a Schedule (from linear_schedule or cosine_schedule), got "
+                        f"{describe(schedule)}")
+
+
+def _check_sampler_inputs(model, schedule, clip) -> None:
+    check_callable(model, "model", "a denoiser, model(x_t, t) -> the predicted noise shaped like x_t")
+    _check_schedule(schedule)
+    _check_clip(clip)
 
 
 def _clip(x: torch.Tensor, clip: tuple[float, float] | None) -> torch.Tensor:
@@ -207,6 +265,7 @@ def ddpm_sample(model, shape, schedule: Schedule, generator: torch.Generator | N
     Sampling runs on the model's device (``device``, if given, must agree). The noise is drawn
     on the CPU from ``generator`` and moved there, so a seed gives the same pictures on every device.
     """
+    _check_sampler_inputs(model, schedule, clip)
     shape = _check_shape(shape)
     device = _sampling_device(model, device)
     ab = schedule.alpha_bar.double().tolist()  # numbers on the host: no device read per step
@@ -236,6 +295,10 @@ def ddim_step(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t, alpha_bar_prev,
     Estimate ``x_0`` from the predicted noise, then re-noise it to the earlier level with the
     *same* noise: ``x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev) eps``.
     """
+    _check_pair(x_t, eps, "eps")
+    _check_alpha_bar(alpha_bar_t, "alpha_bar_t", one=False)
+    _check_alpha_bar(alpha_bar_prev, "alpha_bar_prev", one=True)
+    _check_clip(clip)
     x0 = _clip(predict_x0(x_t, eps, alpha_bar_t), clip)
     if clip is not None:  # keep eps consistent with the clipped x_0
         ab = torch.as_tensor(alpha_bar_t, dtype=x_t.dtype, device=x_t.device)
@@ -246,6 +309,7 @@ def ddim_step(x_t: torch.Tensor, eps: torch.Tensor, alpha_bar_t, alpha_bar_prev,
 
 def ddim_timesteps(schedule: Schedule, sample_steps: int) -> list[int]:
     """``sample_steps`` step indices spread evenly over ``[0, T)``, from the noisiest down."""
+    _check_schedule(schedule)
     if isinstance(sample_steps, bool) or not isinstance(sample_steps, int) or not 1 <= sample_steps <= schedule.steps:
         raise ValueError(f"sample_steps must be an int in [1, {schedule.steps}], got {sample_steps!r}")
     spaced = torch.linspace(schedule.steps - 1, 0, sample_steps).round().long().tolist()
@@ -262,6 +326,7 @@ def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, genera
     much as ancestral sampling would over the same jump (the family of Song et al., 2021).
     Sampling runs on the model's device, as in :func:`ddpm_sample`.
     """
+    _check_sampler_inputs(model, schedule, clip)
     shape = _check_shape(shape)
     if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0.0 <= eta <= 1.0:
         raise ValueError(f"eta must be a number in [0, 1], got {eta!r}")
@@ -290,6 +355,7 @@ def ddim_sample(model, shape, schedule: Schedule, sample_steps: int = 50, genera
 def drop_conditions(cond: torch.Tensor, null: torch.Tensor, p: float,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """``cond`` (B, ...) with each row replaced by ``null`` (shaped like one row) with probability ``p``."""
+    check_tensor(cond, "cond", "(B, ...), one condition per row")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must lie in [0, 1], got {p}")
     if not isinstance(null, torch.Tensor) or null.shape != cond.shape[1:]:
@@ -319,11 +385,18 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
     """
     from .train import WeightAverage, batch_sampler, train
 
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (the denoiser to train), got {describe(model)}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim < 2:
-        raise TypeError(f"images must be a floating-point tensor (N, ...) scaled to [-1, 1], got "
-                        f"{type(images).__name__ if not isinstance(images, torch.Tensor) else images.dtype}")
+    if isinstance(images, torch.Tensor) and images.ndim == 4:  # pictures: check their range once, before training
+        check_pictures(images, "images", expected="[-1, 1]")
+    elif not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim < 2:
+        raise TypeError(f"images must be a floating-point tensor (N, ...) scaled to [-1, 1], got {describe(images)}")
+    _check_schedule(schedule)
+    if target not in ("eps", "x0"):
+        raise ValueError(f"target must be 'eps' (predict the noise) or 'x0' (predict the picture), got {target!r}")
+    check_number(p_uncond, "p_uncond", 0.0, 1.0)
     if cond is not None and len(cond) != len(images):
         raise ValueError(f"cond must have one row per picture: {len(cond)} rows for {len(images)} pictures")
     if p_uncond and (cond is None or null is None):
@@ -357,6 +430,7 @@ class Guided(nn.Module):
 
     def __init__(self, model, weight: float, null: torch.Tensor):
         super().__init__()
+        check_callable(model, "model", "a conditional denoiser, model(x_t, t, cond)")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
             raise ValueError(f"weight must be a number >= 0, got {weight!r}")
         if not isinstance(null, torch.Tensor):
@@ -364,6 +438,10 @@ class Guided(nn.Module):
         self.model, self.weight, self.null = model, float(weight), null
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        check_tensor(x_t, "x_t", "(B, ...)")
+        check_tensor(cond, "cond", "(B, ...), one condition per row of x_t")
+        if len(cond) != len(x_t):
+            raise ValueError(f"cond must have one row per row of x_t ({len(x_t)}), got shape {tuple(cond.shape)}")
         if self.weight == 0:
             return self.model(x_t, t, cond)
         nulls = self.null.to(cond.device).expand(len(cond), *self.null.shape)

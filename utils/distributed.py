@@ -99,6 +99,10 @@ def shard(batch, rank: int, world_size: int):
     takes the same number of rows, so the average of the ranks' gradients is the gradient
     of the whole batch.
     """
+    from .validate import check_int
+
+    check_int(world_size, "world_size", 1)
+    check_int(rank, "rank")
     if not 0 <= rank < world_size:
         raise ValueError(f"rank must be between 0 and world_size - 1 = {world_size - 1}, got {rank}")
     if isinstance(batch, torch.Tensor):
@@ -118,6 +122,8 @@ def shard(batch, rank: int, world_size: int):
 
 def mean(value: torch.Tensor) -> torch.Tensor:
     """The average of ``value`` over every process (the value itself outside a group)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"value must be a tensor (a loss, say), got {type(value).__name__}")
     if not active():
         return value
     value = value.detach().clone()
@@ -147,8 +153,13 @@ def time_all_reduce(numels=(1_000, 10_000, 100_000, 1_000_000, 10_000_000), repe
     import statistics
     import time
 
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    from .validate import check_int
+
+    check_int(repeats, "repeats", 1)
+    if isinstance(numels, (str, bytes)) or not hasattr(numels, "__iter__"):
+        raise TypeError(f"numels must be a list of tensor sizes, got {type(numels).__name__}")
+    for numel in numels:
+        check_int(numel, "numels (each size)", 1)
     from .device import profile_device
 
     rows, device = [], profile_device()

@@ -10,8 +10,11 @@ third of the time. The 2-D chapter writes the game (the losses, the alternating 
 out in full; the image chapter runs the same three steps through :func:`gan_step`.
 :class:`ImageGenerator` and :class:`ImageDiscriminator` are the DCGAN pair
 (Radford et al., 2016) for 8x8 digits and 16x16 pictures, optionally conditioned on a
-class: the generator scales its noise by a learned vector per class, the discriminator
-adds a projection term (Miyato and Koyama, 2018).
+class: the generator appends a learned vector of the class to its noise, the discriminator
+adds a projection term (Miyato and Koyama, 2018). DCGAN put batch norm in both networks
+(all layers but the discriminator's input and the generator's output); this book keeps it
+in the generator only and leaves it out of the discriminator, so that each image is judged
+on its own, as the R1 penalty's per-sample gradients need.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .validate import check_callable, check_int, check_number, check_pictures, check_tensor, describe
 
 
 class SeedParallelMLP(nn.Module):
@@ -34,6 +39,8 @@ class SeedParallelMLP(nn.Module):
 
     def __init__(self, seeds, inputs: int, outputs: int, width: int = 64, depth: int = 3):
         super().__init__()
+        if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+            raise ValueError(f"seeds must be a non-empty list of non-negative ints, got {seeds!r}")
         seeds = list(seeds)
         if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
             raise ValueError(f"seeds must be a non-empty list of non-negative ints, got {seeds!r}")
@@ -55,7 +62,8 @@ class SeedParallelMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or x.ndim != 3:
-            raise ValueError(f"x must be a tensor of shape (seeds, batch, inputs), got {getattr(x, 'shape', x)}")
+            raise ValueError(f"x must be a tensor of shape (seeds, batch, inputs), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)}")
         if x.shape[0] != len(self.seeds) or x.shape[2] != self.weights[0].shape[1]:
             raise ValueError(f"x must have shape ({len(self.seeds)}, batch, {self.weights[0].shape[1]}), "
                              f"got {tuple(x.shape)}")
@@ -77,10 +85,12 @@ def r1_penalty(d_real: torch.Tensor, real: torch.Tensor, sample_dims: int = 1) -
     so adding ``gamma / 2 * r1_penalty(...)`` to the discriminator's loss trains it to be
     flat on the data, which stops it pushing the generator past the data it should match.
     """
-    if not isinstance(real, torch.Tensor) or not real.requires_grad:
-        raise ValueError("real must be a tensor that requires grad (call real.requires_grad_(True) before D(real))")
     if not isinstance(d_real, torch.Tensor) or not d_real.requires_grad:
-        raise ValueError("d_real must be the discriminator's output on real, still attached to the graph")
+        raise ValueError("d_real must be the discriminator's output on real, still attached to the graph, got "
+                         f"{describe(d_real)}{' without grad' if isinstance(d_real, torch.Tensor) else ''}")
+    if not isinstance(real, torch.Tensor) or not real.requires_grad:
+        raise ValueError("real must be a tensor that requires grad (call real.requires_grad_(True) before D(real)), "
+                         f"got {describe(real)}{' without grad' if isinstance(real, torch.Tensor) else ''}")
     if not isinstance(sample_dims, int) or sample_dims < 1 or real.ndim < sample_dims + 1:
         raise ValueError(f"real must have shape (..., batch, {sample_dims} dims of a sample) with sample_dims >= 1, "
                          f"got shape {tuple(real.shape)} and sample_dims={sample_dims!r}")
@@ -113,6 +123,7 @@ class ImageGenerator(nn.Module):
         stages = _check_image_size(size, channels, width)
         if isinstance(latent, bool) or not isinstance(latent, int) or latent < 1:
             raise ValueError(f"latent must be a positive int, got {latent!r}")
+        check_int(n_classes, "n_classes", 0)
         self.latent, self.n_classes = latent, n_classes
         self.embed = nn.Embedding(n_classes, latent) if n_classes else None
         top = width * 2**stages
@@ -128,7 +139,8 @@ class ImageGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent:
-            raise ValueError(f"z must have shape (batch, {self.latent}), got {tuple(getattr(z, 'shape', ()))}")
+            raise ValueError(f"z must have shape (batch, {self.latent}), got "
+                             f"{tuple(z.shape) if isinstance(z, torch.Tensor) else describe(z)}")
         if self.embed is not None:
             z = torch.cat([z, _class_vector(self.embed, labels, len(z))], dim=1)
         else:
@@ -148,6 +160,8 @@ class ImageDiscriminator(nn.Module):
     def __init__(self, channels: int = 1, size: int = 8, width: int = 64, n_classes: int = 0):
         super().__init__()
         stages = _check_image_size(size, channels, width)
+        check_int(n_classes, "n_classes", 0)
+        self.channels, self.size = channels, size
         layers = [nn.Conv2d(channels, width, 3, padding=1), nn.LeakyReLU(0.2)]
         for k in range(stages):
             layers += [nn.Conv2d(width * 2**k, width * 2 ** (k + 1), 4, 2, 1), nn.LeakyReLU(0.2)]
@@ -160,9 +174,10 @@ class ImageDiscriminator(nn.Module):
             nn.init.zeros_(self.embed.weight)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if not isinstance(images, torch.Tensor) or images.ndim != 4:
-            raise ValueError(f"images must have shape (batch, channels, size, size), "
-                             f"got {tuple(getattr(images, 'shape', ()))}")
+        if not isinstance(images, torch.Tensor) or images.ndim != 4 \
+                or tuple(images.shape[1:]) != (self.channels, self.size, self.size):
+            raise ValueError(f"images must have shape (batch, {self.channels}, {self.size}, {self.size}), got "
+                             f"{tuple(images.shape) if isinstance(images, torch.Tensor) else describe(images)}")
         h = self.features(images)
         logit = self.out(h).squeeze(1)
         if self.embed is not None:
@@ -196,6 +211,14 @@ def gan_step(generator: nn.Module, discriminator: nn.Module, opt_g, opt_d, real:
     0-d tensors on the device (``float(...)`` reads one; reading waits for the device, so a loop
     reads them every few steps, not every step).
     """
+    check_callable(generator, "generator", "the generator network")
+    check_callable(discriminator, "discriminator", "the discriminator network")
+    for name, opt in (("opt_g", opt_g), ("opt_d", opt_d)):
+        if not (hasattr(opt, "zero_grad") and hasattr(opt, "step")):
+            raise TypeError(f"{name} must be a torch optimizer (torch.optim.Adam(...)), got {describe(opt)}")
+    check_tensor(real, "real", "(B, C, H, W) of real pictures in [-1, 1]", floating=True)
+    check_tensor(z, "z", "(B, latent) of noise", floating=True)
+    check_number(gamma, "gamma", 0.0)
     extra = () if labels is None else (labels,)
     fake = generator(z, *extra)
     real = real.detach().requires_grad_(gamma > 0)
@@ -229,16 +252,26 @@ def train_gan(generator: nn.Module, discriminator: nn.Module, images: torch.Tens
     ``log["watched"]`` as ``(step, value)``. Returns the log: each :func:`gan_step`
     number per step, ``watched`` and the training ``seconds`` (watching excluded).
     """
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ValueError(f"images must be a tensor (N, C, H, W), got {tuple(getattr(images, 'shape', ()))}")
-    if images.numel() and (images.min() < -1 or images.max() > 1):
-        raise ValueError("images must be scaled to [-1, 1] (the generator's tanh range), "
-                         f"got values in [{images.min():.3g}, {images.max():.3g}]")
+    for name, net in (("generator", generator), ("discriminator", discriminator)):
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"{name} must be a torch.nn.Module, got {describe(net)}")
+    # [-1, 1]: the generator's tanh range. Checked once, before the game: the range read waits for the device.
+    check_pictures(images, "images", expected="[-1, 1]")
     if labels is not None and (not isinstance(labels, torch.Tensor) or labels.shape != (len(images),)):
         raise ValueError(f"labels must be a tensor of shape ({len(images)},), one per image")
     for name, value in (("steps", steps), ("batch", batch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_number(lr, "lr", 0.0, low_open=True)
+    check_number(gamma, "gamma", 0.0)
+    check_int(seed, "seed", 0)
+    if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+            and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+        raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+    if every is not None:
+        check_int(every, "every", 1)
+    if watch is not None:
+        check_callable(watch, "watch", "a function watch(step, generator)")
     from .device import check_device
     from .flops import synchronize
     from .train import LOG_EVERY

@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .validate import check_int, check_number, describe
+
 
 @dataclass
 class GPTConfig:
@@ -40,14 +42,31 @@ class GPTConfig:
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "ff_mult"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int of at least 1, got {value!r}")
+        check_int(self.n_expert, "n_expert", 0)
+        check_int(self.top_k, "top_k", 1)
+        check_number(self.aux_loss_weight, "aux_loss_weight", 0.0)
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        if not 0.0 <= self.dropout < 1.0:
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
+                or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.n_expert and not 1 <= self.top_k <= self.n_expert:
             raise ValueError(f"top_k must be between 1 and n_expert={self.n_expert}, got {self.top_k}")
+
+
+def _check_config(config) -> None:
+    if not isinstance(config, GPTConfig):
+        raise TypeError(f"config must be a GPTConfig (GPTConfig(vocab_size=...)), got {describe(config)}")
+
+
+def _check_hidden(x, n_embd: int) -> None:
+    """A block's input must be hidden states (B, T, n_embd); the shape check costs nothing."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[-1] != n_embd:
+        raise ValueError(f"x must be hidden states (B, T, {n_embd}), got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)}")
 
 
 class CausalSelfAttention(nn.Module):
@@ -55,6 +74,7 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        _check_config(config)
         self.n_head, self.causal, self.dropout = config.n_head, config.causal, config.dropout
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v at once
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
@@ -63,6 +83,7 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         """``cache``, during generation, keeps the keys and values of earlier tokens, so
         each new token computes only its own (a key-value cache)."""
+        _check_hidden(x, self.c_attn.in_features)
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
         # (B, T, C) -> (B, H, T, D): every head attends on its own D channels
@@ -86,12 +107,14 @@ class FeedForward(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        _check_config(config)
         hidden = config.ff_mult * config.n_embd
         self.c_fc = nn.Linear(config.n_embd, hidden, bias=config.bias)
         self.c_proj = nn.Linear(hidden, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_hidden(x, self.c_fc.in_features)
         return self.dropout(self.c_proj(F.gelu(self.c_fc(x))))
 
 
@@ -100,6 +123,7 @@ class Block(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        _check_config(config)
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
@@ -112,6 +136,7 @@ class Block(nn.Module):
             self.mlp = FeedForward(config)
 
     def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        _check_hidden(x, self.ln_1.normalized_shape[0])
         x = x + self.attn(self.ln_1(x), cache)  # tokens exchange information
         return x + self.mlp(self.ln_2(x))  # each token computes on what it gathered
 
@@ -122,6 +147,7 @@ class GPT(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
+        _check_config(config)
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
         self.wpe = nn.Embedding(config.block_size, config.n_embd)  # learned absolute positions
@@ -146,6 +172,8 @@ class GPT(nn.Module):
 
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameters; without the position table by default (the head shares the token table)."""
+        if not isinstance(non_embedding, bool):
+            raise TypeError(f"non_embedding must be True or False, got {non_embedding!r}")
         n = sum(p.numel() for p in self.parameters())
         return n - self.wpe.weight.numel() if non_embedding else n
 
@@ -165,12 +193,33 @@ class GPT(nn.Module):
             raise ValueError(f"idx must hold ids in [0, {self.config.vocab_size}), got "
                              f"[{idx.min().item()}, {idx.max().item()}]")
 
+    def _check_targets(self, targets, idx: torch.Tensor, ignore_index: int) -> None:
+        if not isinstance(targets, torch.Tensor) or targets.is_floating_point():
+            raise TypeError(f"targets must be a (B, T) tensor of token ids (int64), got {describe(targets)}")
+        if targets.shape != idx.shape:
+            raise ValueError(f"targets must have idx's shape {tuple(idx.shape)}, got {tuple(targets.shape)}")
+        check_int(ignore_index, "ignore_index")
+        # As for idx: on a GPU the values are read for the first batch only (a read makes the host wait).
+        if targets.device.type != "cpu":
+            if getattr(self, "_targets_checked", False):
+                return
+            self._targets_checked = True
+        vocab = self.config.vocab_size
+        bad = targets[(targets != ignore_index) & ((targets < 0) | (targets >= vocab))]
+        if bad.numel():
+            value = bad[0].item()
+            hint = (f": this GPT pads targets with ignore_index={ignore_index}; pass ignore_index={value} or pad "
+                    f"with {ignore_index}") if value < 0 else ""
+            raise ValueError(f"targets must hold token ids in [0, {vocab}) or the padding ignore_index={ignore_index}, "
+                             f"got {value}{hint}")
+
     def hidden_states(self, idx: torch.Tensor, caches: list[dict] | None = None, start: int = 0) -> torch.Tensor:
         """The final normalised hidden states (B, T, C): what a text encoder hands on.
 
         ``caches`` (one dict per block) and ``start`` (the position of ``idx``'s first
         token) are for generation with a key-value cache."""
         self._check_idx(idx)
+        check_int(start, "start", 0)
         B, T = idx.shape
         if start + T > self.config.block_size:
             raise ValueError(f"positions up to {start + T} exceed block_size={self.config.block_size}")
@@ -191,8 +240,7 @@ class GPT(nn.Module):
         logits = self.lm_head(self.hidden_states(idx))  # (B, T, V)
         if targets is None:
             return logits, None
-        if targets.shape != idx.shape:
-            raise ValueError(f"targets must have idx's shape {tuple(idx.shape)}, got {tuple(targets.shape)}")
+        self._check_targets(targets, idx, ignore_index)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=ignore_index)
         if self.config.n_expert and self.training:
             loss = loss + self.config.aux_loss_weight * self.aux_loss()
@@ -208,8 +256,8 @@ class GPT(nn.Module):
         repeating it, so the batch stays rectangular; cut them at the first one.
         """
         self._check_idx(idx)
-        if max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be non-negative, got {max_new_tokens}")
+        check_int(max_new_tokens, "max_new_tokens", 0)
+        check_number(temperature, "temperature", 0.0)
         done = torch.zeros(len(idx), dtype=torch.bool, device=idx.device)
         # With room for every new token, cache keys and values; else re-read the last block_size tokens.
         caches = [{} for _ in self.blocks] if idx.shape[1] + max_new_tokens <= self.config.block_size else None
@@ -256,14 +304,14 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
     then only the ``top_k`` most likely tokens, or the smallest set whose probability
     reaches ``top_p`` (nucleus sampling), keep their chance; the rest get none.
     """
-    if logits.ndim != 2:
-        raise ValueError(f"logits must have shape (B, V), got {tuple(logits.shape)}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be non-negative, got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1, got {top_k}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        raise ValueError(f"logits must have shape (B, V), got "
+                         f"{tuple(logits.shape) if isinstance(logits, torch.Tensor) else describe(logits)}")
+    check_number(temperature, "temperature", 0.0)
+    if top_k is not None:
+        check_int(top_k, "top_k", 1)
+    if top_p is not None:
+        check_number(top_p, "top_p", 0.0, 1.0, low_open=True)
     if temperature == 0:
         return logits.argmax(dim=-1)
     logits = logits.float() / temperature
@@ -290,8 +338,16 @@ def complete(model: GPT, prompts: list[list[int]], max_new_tokens: int, stop_tok
     with its key-value cache and no padding. ``sampling`` is passed on (``temperature=0``
     for greedy decoding).
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not isinstance(model, GPT):
+        raise TypeError(f"model must be a GPT, got {describe(model)}")
+    if isinstance(prompts, (str, torch.Tensor)) or not isinstance(prompts, (list, tuple)):
+        raise TypeError(f"prompts must be a list of lists of token ids, got {describe(prompts)}")
+    flat = [i for i, p in enumerate(prompts) if not isinstance(p, (list, tuple))]
+    if flat:
+        raise TypeError(f"prompts must be a list of lists of token ids, but prompts[{flat[0]}] is "
+                        f"{describe(prompts[flat[0]])} ({prompts[flat[0]]!r}): for one prompt write [ids]")
+    check_int(max_new_tokens, "max_new_tokens", 0)
+    check_int(batch_size, "batch_size", 1)
     device = next(model.parameters()).device
     by_length: dict[int, list[int]] = {}
     for i, prompt in enumerate(prompts):

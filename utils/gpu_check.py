@@ -38,6 +38,7 @@ import torch
 
 from .device import environment
 from .paths import ROOT, build_dir, show
+from .validate import check_callable, check_int, check_number, describe
 
 LIMIT_MINUTES = 5.0  # the full gpu profile of one notebook should take at most this on one current GPU
 NOTEBOOK_TIMEOUT, MIN_NOTEBOOK_SECONDS = 150, 20  # one smoke run's limit; less budget left than this: skip
@@ -51,6 +52,8 @@ SMOKE_ENV = {"GENAI_PROFILE": "gpu", "GENAI_SMOKE": "1", "TQDM_DISABLE": "1",
 @contextlib.contextmanager
 def tf32(enabled: bool | None):
     """TensorFloat-32 matrix products and convolutions on or off inside the block (None: as they are)."""
+    if enabled is not None and not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be True, False or None (leave as it is), got {enabled!r}")
     before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     if enabled is not None:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = enabled
@@ -62,11 +65,14 @@ def tf32(enabled: bool | None):
 
 def profile(name: str):
     """``GENAI_PROFILE=name`` inside a ``with`` block: the profile's device is where the checked code must run."""
+    if name not in ("cpu", "gpu"):
+        raise ValueError(f"name must be 'cpu' or 'gpu' (a profile), got {name!r}")
     return mock.patch.dict(os.environ, {"GENAI_PROFILE": name})
 
 
 def soft(fn, *args, **kwargs) -> dict:
     """``fn(*args, **kwargs)``, a dict with ``"ok"``, plus its ``"seconds"``; an error becomes ``ok: False``."""
+    check_callable(fn, "fn", "a function that returns a dict with 'ok'")
     start = time.perf_counter()
     try:
         result = fn(*args, **kwargs)
@@ -80,6 +86,10 @@ def soft(fn, *args, **kwargs) -> dict:
 def run_quietly(command: list[str], timeout: float, env: dict | None = None) -> tuple[int, str]:
     """Run ``command`` in the repository; ``(exit status, output)``. Past ``timeout`` its process group
     (torchrun's workers, say) is killed and the status is 124; a notebook's kernel exits when its parent does."""
+    if isinstance(command, str) or not isinstance(command, (list, tuple)) or not command:
+        raise TypeError(f"command must be a non-empty list of strings (the program and its arguments), got "
+                        f"{describe(command)}")
+    check_number(timeout, "timeout", 0.0, low_open=True)
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)
     try:
@@ -91,8 +101,14 @@ def run_quietly(command: list[str], timeout: float, env: dict | None = None) -> 
     return code, re.sub(r"\x1b\[[0-9;]*m", "", output)  # no terminal colours in the report
 
 
+def _check_device(device) -> None:
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device must be a torch.device, got {describe(device)}")
+
+
 def check_environment(device: torch.device) -> dict:
     """torch and CUDA versions, the GPU's name and memory, and :func:`utils.device.environment`."""
+    _check_device(device)
     info = {"ok": True, "python": sys.version.split()[0], "torch": torch.__version__, "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version(), "cpu_cores": os.cpu_count(), "environment": environment(device)}
     if device.type == "cuda":
@@ -106,6 +122,7 @@ def check_peaks(device: torch.device) -> dict:
     """Measured matrix-multiply TFLOP/s in each math mode (on a CPU, "tf32" is fp32 measured again)."""
     from .flops import MATH_MODES, matmul_peak_flops
 
+    _check_device(device)
     tflops = {mode: soft(lambda m=mode: {"ok": True, "value": matmul_peak_flops(device, m, fresh=True) / 1e12})
               for mode in MATH_MODES}  # one failing mode (bf16 on an old GPU, say) leaves the others
     return {"ok": all(r["ok"] for r in tflops.values()),
@@ -116,6 +133,9 @@ def check_gan_fd(device: torch.device, steps: int = 300, samples: int = 1000, ju
     """FD-digits of the digit GAN (its gpu sizes; this profile's cached weights if there are any, else
     ``steps`` steps trained here) from one fixed noise, drawn and judged on the CPU, then on CUDA with
     TF32 off, on, and on again: how far one number moves between devices and runs."""
+    _check_device(device)
+    check_int(steps, "steps", 1)
+    check_int(samples, "samples", 2)
     from .data import load_digits
     from .gan import DIGIT_GAN, ImageDiscriminator, train_gan
     from .judge import JUDGE, fd_digits, load_judge, train_judge
@@ -161,6 +181,8 @@ def check_gan_fd(device: torch.device, steps: int = 300, samples: int = 1000, ju
 def check_guided(device: torch.device, weight: float = 3.0, channels=None) -> dict:
     """Chapter 9b's check: ``guided(model, w, null)`` (one batched call) against ``(1 + w) eps(c) - w eps(null)``
     from two calls, for a fresh picture-predicting TextToImage (default: the gpu widths), TF32 on (then off)."""
+    _check_device(device)
+    check_number(weight, "weight", 0.0)
     from .diffusion import guided
     from .text_to_image import SIZES, TextToImage, as_denoiser, encode_captions, null_caption
 
@@ -185,6 +207,9 @@ def check_guided(device: torch.device, weight: float = 3.0, channels=None) -> di
 def check_torchrun(processes: int, steps: int = 50, timeout: float = 120) -> dict:
     """``torchrun --standalone --nproc_per_node=K -m utils.launch tiny``: did it finish, on which device and
     backend (nccl with a GPU per process, else gloo on the CPU, saying so), and its final loss."""
+    check_int(processes, "processes", 1)
+    check_int(steps, "steps", 1)
+    check_number(timeout, "timeout", 0.0, low_open=True)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run.json"
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
@@ -202,6 +227,7 @@ def check_torchrun(processes: int, steps: int = 50, timeout: float = 120) -> dic
 def check_device_guard(device: torch.device) -> dict:
     """``utils.train.train`` refuses a CPU model under the gpu profile, before any work, with a ValueError
     naming cuda. Without CUDA the profile is made to report cuda: the guard must act before any CUDA call."""
+    _check_device(device)
     from . import device as device_module
     from .train import batch_sampler, train
 
@@ -220,6 +246,8 @@ def check_device_guard(device: torch.device) -> dict:
 def read_projection(record: Path) -> dict:
     """From a notebook's smoke record: its seconds, its training runs (how many matched a gpu-profile step
     count) and the projected minutes of the gpu profile's full run, flagged past ``LIMIT_MINUTES``."""
+    if not isinstance(record, Path):
+        raise TypeError(f"record must be a Path to a smoke record, got {describe(record)}")
     if not record.exists():
         return {"record": False}
     entry = json.loads(record.read_text())
@@ -234,6 +262,10 @@ def read_projection(record: Path) -> dict:
 def run_notebook(notebook: Path, timeout: float, build: Path) -> dict:
     """One notebook's smoke run on this machine (nbval, the gpu profile's shapes, a handful of steps):
     passed or not, its seconds, and what its smoke record projects for the full gpu profile."""
+    for name, value in (("notebook", notebook), ("build", build)):
+        if not isinstance(value, Path):
+            raise TypeError(f"{name} must be a Path, got {describe(value)}")
+    check_number(timeout, "timeout", 0.0, low_open=True)
     record = build / "records" / "smoke" / f"{notebook.stem}.json"
     record.unlink(missing_ok=True)
     env = {**os.environ, **SMOKE_ENV, "GENAI_BUILD_DIR": str(build), "PYTHONPATH": str(ROOT)}
@@ -255,8 +287,18 @@ def _shown(value) -> str:
     return "-" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def _check_rows(rows) -> None:
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(row, dict) for row in rows):
+        kinds = sorted({type(r).__name__ for r in rows}) if isinstance(rows, (list, tuple)) else []
+        raise TypeError(f"rows must be a list of dicts, got "
+                        f"{describe(rows) if not kinds else 'a list of ' + ', '.join(kinds)}")
+
+
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """``rows`` as a plain-text table of ``columns`` (key, heading); a missing value shows as '-'."""
+    _check_rows(rows)
+    if not isinstance(columns, (list, tuple)) or not all(isinstance(c, tuple) and len(c) == 2 for c in columns):
+        raise TypeError(f"columns must be a list of (key, heading) pairs, got {columns!r}")
     cells = [[heading for _, heading in columns]] + [[_shown(row.get(key)) for key, _ in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join("  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in cells)
@@ -265,6 +307,7 @@ def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
 def notebook_table(rows: list[dict]) -> str:
     """Notebook, smoke pass, smoke seconds, training runs (matched), projected minutes of the full gpu profile,
     and a flag on any projected past ``LIMIT_MINUTES`` (or why a notebook was skipped)."""
+    _check_rows(rows)
     flagged = [{**row, "flag": f"over {LIMIT_MINUTES:g} min" if row.get("over_limit") else row.get("note", "")}
                for row in rows]
     return table(flagged, [("notebook", "notebook"), ("passed", "smoke pass"), ("seconds", "smoke s"),
@@ -274,6 +317,12 @@ def notebook_table(rows: list[dict]) -> str:
 
 def summarise(report: dict, seconds: float) -> dict:
     """What passed, what failed, what was skipped, which notebooks project past the limit, total seconds."""
+    if not isinstance(report, dict):
+        raise TypeError(f"report must be the dict main() builds, got {describe(report)}")
+    missing = [key for key in ("environment", "peaks", "checks", "notebooks") if key not in report]
+    if missing:
+        raise ValueError(f"report lacks {missing}: it must be the dict main() builds")
+    check_number(seconds, "seconds", 0.0)
     parts = {"environment": report["environment"], "peaks": report["peaks"], **report["checks"]}
     parts.update({row["notebook"]: {"ok": row["passed"] and row["record"]} for row in report["notebooks"]
                   if not row.get("skipped")})
@@ -292,6 +341,9 @@ def parse(argv=None) -> argparse.Namespace:
                         help="'all' or notebook names to smoke-run (default: all on a GPU, none in a CPU dry run)")
     parser.add_argument("--skip-checks", action="store_true", help="no targeted checks: the budget goes to notebooks")
     parser.add_argument("--out", type=Path, default=None, help="the JSON report (default _build/gpu-check.json)")
+    from .launch import _check_argv
+
+    _check_argv(argv)
     return parser.parse_args(argv)
 
 

@@ -20,6 +20,7 @@ from .device import seed as seed_everything
 from .metrics import frechet_distance
 from .recipes import Recipe
 from .train import batch_sampler, train
+from .validate import check_callable, check_int, check_number, check_pictures, describe
 
 STEPS, BATCH, LR = 1500, 64, 2e-3
 
@@ -29,6 +30,9 @@ class DigitJudge(nn.Module):
 
     def __init__(self, width: int = 32, features: int = 64, dropout: float = 0.3):
         super().__init__()
+        check_int(width, "width", 1)
+        check_int(features, "features", 1)
+        check_number(dropout, "dropout", 0.0, 1.0, high_open=True)
         self.conv1 = nn.Conv2d(1, width, 3, padding=1)  # (B, 1, 8, 8) -> (B, W, 8, 8)
         self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1)  # -> (B, 2W, 8, 8)
         self.hidden = nn.Linear(2 * width * 16, features)  # after pooling: (B, 2W, 4, 4)
@@ -58,6 +62,9 @@ def check_digit_images(x, name: str = "images") -> None:
 
 def shift_digits(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Move each digit by up to one pixel in each direction (a cheap augmentation)."""
+    check_digit_images(x, "x")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator (it draws the shifts), got {describe(generator)}")
     padded = F.pad(x, (1, 1, 1, 1))
     dx, dy = torch.randint(0, 3, (2, len(x)), generator=generator)
     rows = (torch.arange(8) + dy[:, None])[:, None, :, None].expand(-1, 1, 8, 10)
@@ -67,7 +74,11 @@ def shift_digits(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def judge_loss(model: DigitJudge, batch) -> torch.Tensor:
-    """Cross-entropy of the judge on a batch ``(images, labels, seeds)``, images shifted."""
+    """Cross-entropy of the judge on a batch ``(images, labels, seed)``, images shifted."""
+    check_callable(model, "model", "the judge (a DigitJudge)")
+    if not isinstance(batch, (tuple, list)) or len(batch) != 3:
+        raise ValueError(f"batch must be (images, labels, seed), got "
+                         f"{describe(batch) if not isinstance(batch, (tuple, list)) else f'{len(batch)} items'}")
     images, labels, step_seed = batch
     generator = torch.Generator().manual_seed(int(step_seed))
     return F.cross_entropy(model(shift_digits(images, generator)), labels)
@@ -77,6 +88,10 @@ def train_judge(digits: Digits | None = None, seed: int = 0, steps: int = STEPS,
                 progress: bool = True, device: torch.device | str | None = None) -> DigitJudge:
     """Train the judge on the training digits (seeded, about ten seconds on a CPU), on ``device``
     (default: the profile's)."""
+    if digits is not None and not isinstance(digits, Digits):
+        raise TypeError(f"digits must be None or the Digits of utils.data.load_digits(), got {describe(digits)}")
+    check_int(seed, "seed", 0)
+    check_int(steps, "steps", 1)
     digits = digits if digits is not None else load_digits()
     seed_everything(seed)
     model = DigitJudge().to(profile_device() if device is None else device)
@@ -95,8 +110,10 @@ def train_judge(digits: Digits | None = None, seed: int = 0, steps: int = STEPS,
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """The share of ``images`` that ``model`` classifies as ``labels`` (one int label per image)."""
-    check_digit_images(images)
+    """The share of ``images`` (N, 1, 8, 8) in [0, 1] that ``model`` classifies as ``labels`` (one int label per
+    image). It reads the pictures' range (a wait for the device): call it to evaluate, not at every step."""
+    check_callable(model, "model", "a classifier of digits (a DigitJudge)")
+    check_pictures(images, "images", channels=1, size=8)
     if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),) or labels.is_floating_point():
         raise ValueError(f"labels must be an int tensor of shape ({len(images)},), one per image, got "
                          f"{tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__}")
@@ -116,6 +133,9 @@ JUDGE = Recipe(
 
 def save_judge(model: DigitJudge, path: str | Path | None = None) -> None:
     """Keep the judge so later chapters score with the very same weights (``path``: elsewhere than the cache)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be the judge (a DigitJudge), got {describe(model)}")
+    _check_path(path)
     if path is None:
         JUDGE.save(model)
         return
@@ -123,9 +143,15 @@ def save_judge(model: DigitJudge, path: str | Path | None = None) -> None:
     torch.save(model.state_dict(), path)
 
 
+def _check_path(path) -> None:
+    if path is not None and not isinstance(path, (str, Path)):
+        raise TypeError(f"path must be None or a file path (str or Path), got {describe(path)}")
+
+
 def load_judge(path: str | Path | None = None, device: torch.device | str | None = None) -> DigitJudge:
     """The judge chapter 1 trained under this profile, or, if it has not been saved here, the same
     training rerun; on ``device`` (default: the profile's). ``path``: a file written by :func:`save_judge`."""
+    _check_path(path)
     if path is None:
         return JUDGE.load_or_train(device)
     if not Path(path).exists():
@@ -137,12 +163,10 @@ def load_judge(path: str | Path | None = None, device: torch.device | str | None
 
 def fd_digits(images_a: torch.Tensor, images_b: torch.Tensor, judge: DigitJudge | None = None) -> float:
     """FD-digits: the Frechet distance between the judge's features of two sets of digits in [0, 1]."""
-    check_digit_images(images_a, "images_a")
-    check_digit_images(images_b, "images_b")
-    for name, images in (("images_a", images_a), ("images_b", images_b)):
-        if images.numel() and (images.min() < 0 or images.max() > 1):
-            raise ValueError(f"{name} must hold pixels in [0, 1] (as load_digits gives them), got values in "
-                             f"[{images.min():.3g}, {images.max():.3g}]; map [-1, 1] with (x + 1) / 2")
+    check_pictures(images_a, "images_a", channels=1, size=8)  # [0, 1], as load_digits gives them
+    check_pictures(images_b, "images_b", channels=1, size=8)
+    if judge is not None and not isinstance(judge, DigitJudge):
+        raise TypeError(f"judge must be None (the saved judge) or a DigitJudge, got {describe(judge)}")
     judge = judge if judge is not None else load_judge()
     device = check_device(judge, "judge")
     with torch.no_grad():

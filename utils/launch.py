@@ -31,12 +31,28 @@ from . import distributed
 from .device import get_profile
 from .gpt import story_gpt_sizes
 from .train import PRECISIONS, batch_sampler, crop_to_targets, train
+from .validate import check_int, check_number, describe
 
 CONFIGS = ("tiny", "stories")
 
 
+def _check_problem(dropout, seed, batch, optional: bool = False) -> None:
+    check_number(dropout, "dropout", 0.0, 1.0, high_open=True)
+    check_int(seed, "seed", 0)
+    if batch is not None or not optional:
+        check_int(batch, "batch", 1)
+
+
+def _check_argv(argv) -> None:
+    if argv is not None and (isinstance(argv, str) or not isinstance(argv, (list, tuple))
+                             or not all(isinstance(a, str) for a in argv)):
+        raise TypeError(f"argv must be None (the command line) or a list of strings such as ['tiny', '--steps', "
+                        f"'5'], got {describe(argv)}{' (split it: argv.split())' if isinstance(argv, str) else ''}")
+
+
 def tiny_problem(dropout: float = 0.0, seed: int = 0, batch: int = 32):
     """``(model, loss_fn, get_batch, tokens_per_batch)``: learn ``(x1 + x2 + x3 + x4)^2`` from 256 points."""
+    _check_problem(dropout, seed, batch)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(256, 4, generator=gen)
     y = x.sum(1, keepdim=True) ** 2
@@ -52,6 +68,11 @@ def stories_problem(dropout: float = 0.0, seed: int = 0, batch: int | None = Non
     and its batches of whole fairy tales, cropped to the longest story of each batch (``crop=False``: padded
     to the longest story the grammar writes, so that every batch has the same shape, which ``torch.compile``
     prefers). ``batch`` and ``n_train`` default to the profile's."""
+    _check_problem(dropout, seed, batch, optional=True)
+    if n_train is not None:
+        check_int(n_train, "n_train", 1)
+    if profile is not None and profile not in ("cpu", "gpu"):
+        raise ValueError(f"profile must be None (the current one), 'cpu' or 'gpu', got {profile!r}")
     from .data import LONGEST_STORY, load_stories, story_rows
     from .gpt import GPT, GPTConfig
     from .tokenizer import CharTokenizer
@@ -88,6 +109,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="rank 0 writes the run's numbers here as JSON")
     parser.add_argument("--fail-rank", type=int, default=None, help="this rank raises an error ...")
     parser.add_argument("--fail-step", type=int, default=0, help="... when it reaches this step")
+    _check_argv(argv)
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be at least 1, got {args.steps}")

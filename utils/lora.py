@@ -25,6 +25,8 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 
+from .validate import describe
+
 ATTENTION_TARGETS = ("attn.c_attn", "attn.c_proj")  # the attention projections of utils.gpt.GPT
 
 
@@ -47,6 +49,9 @@ class LoRALinear(nn.Module):
         nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))  # as nn.Linear initialises its weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.ndim < 1 or x.shape[-1] != self.in_features:
+            raise ValueError(f"x must be a tensor (..., {self.in_features}), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)}")
         # Through the rank-r bottleneck first: two thin products, never the full (out, in) update.
         return self.base(x) + (x @ self.A.T @ self.B.T) * self.scaling
 
@@ -81,6 +86,11 @@ def _check_rank_alpha(rank: int, alpha: float) -> None:
         raise ValueError(f"alpha must be a positive number, got {alpha!r}")
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+
+
 def _matches(name: str, targets: tuple[str, ...]) -> bool:
     """Whether a dotted module name ends with a target at a dot boundary ("xattn.c_proj" is not "attn.c_proj")."""
     return any(name == t or name.endswith("." + t) for t in targets)
@@ -99,6 +109,7 @@ def add_lora(model: nn.Module, rank: int = 4, alpha: float = 8.0,
     ``blocks.{i}.attn.c_attn`` and ``blocks.{i}.attn.c_proj``, as in the paper's experiments;
     the feed-forward ``blocks.{i}.mlp.c_proj`` does not end with ``attn.c_proj`` and stays as it is.
     """
+    _check_model(model)
     _check_rank_alpha(rank, alpha)
     targets = (targets,) if isinstance(targets, str) else tuple(targets)
     if not targets or not all(isinstance(t, str) and t for t in targets):
@@ -126,6 +137,7 @@ def merge_lora(model: nn.Module) -> nn.Module:
 
     The merged model has the original module names again (``...attn.c_attn.weight``), so its
     state dict loads into a fresh model of the original class. Its parameters stay frozen."""
+    _check_model(model)
     for name in [name for name, m in model.named_modules() if isinstance(m, LoRALinear) and name]:
         _replace(model, name, model.get_submodule(name).merged())
     return model
@@ -138,4 +150,5 @@ def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """The number of parameters (each shared tensor once), by default only those that require gradients."""
+    _check_model(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -19,6 +19,8 @@ from collections import Counter
 import numpy as np
 import torch
 
+from .validate import check_int, check_number, describe
+
 
 def _features(x, name: str) -> np.ndarray:
     if isinstance(x, torch.Tensor):
@@ -67,8 +69,8 @@ def mode_coverage(samples, modes, std: float, threshold: float = 3.0) -> tuple[i
     m = torch.as_tensor(_features(modes, "modes"))
     if x.shape[1] != m.shape[1]:
         raise ValueError(f"samples and modes must have the same width, got {x.shape[1]} and {m.shape[1]}")
-    if std <= 0:
-        raise ValueError(f"std must be positive, got {std}")
+    check_number(std, "std", 0.0, low_open=True)
+    check_number(threshold, "threshold", 0.0, low_open=True)
     distance, nearest = torch.cdist(x, m).min(dim=1)
     good = distance <= threshold * std
     return int(nearest[good].unique().numel()), float(good.double().mean())
@@ -96,6 +98,9 @@ def histogram_match(a, b) -> float:
 def perplexity(nll_nats) -> float:
     """``exp`` of the mean negative log-likelihood per token (in nats): the model is as
     unsure as a uniform choice among this many tokens. Not an accuracy."""
+    if nll_nats is None or isinstance(nll_nats, (str, bytes, dict)):
+        raise TypeError(f"nll_nats must be a number, a list or a tensor of negative log-likelihoods, got "
+                        f"{describe(nll_nats)}")
     nll = torch.as_tensor(nll_nats, dtype=torch.float64).flatten()
     if nll.numel() == 0:
         raise ValueError("nll_nats must hold at least one value")
@@ -108,9 +113,7 @@ def bits_per_char(total_nll_nats: float, n_chars: int) -> float:
     """The total negative log-likelihood of a text (nats) in bits per character."""
     if not isinstance(n_chars, (int, np.integer)) or n_chars < 1:
         raise ValueError(f"n_chars must be a positive int, got {n_chars!r}")
-    total = float(total_nll_nats)
-    if not np.isfinite(total) or total < 0:
-        raise ValueError(f"total_nll_nats must be finite and non-negative, got {total}")
+    total = check_number(total_nll_nats, "total_nll_nats", 0.0)
     return total / (n_chars * np.log(2))
 
 
@@ -137,6 +140,8 @@ _DASH_AFTER_DIGIT = re.compile(r"([0-9])(-)")
 
 def tokenize_13a(line: str) -> list[str]:
     """Split a line into tokens the way BLEU's reference implementation does."""
+    if not isinstance(line, str):
+        raise TypeError(f"line must be a str, got {describe(line)}")
     line = line.rstrip().replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
     for entity, char in (("&quot;", '"'), ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")):
         line = line.replace(entity, char)
@@ -158,6 +163,7 @@ def bleu(hypotheses: list[str], references: list[str], max_n: int = 4) -> float:
     mean, a brevity penalty, and 'exp' smoothing (the k-th n-gram order with no match
     counts as precision 1 / (2^k * total))."""
     _check_pairs(hypotheses, references)
+    check_int(max_n, "max_n", 1)
     correct, total = np.zeros(max_n), np.zeros(max_n)
     hyp_len = ref_len = 0
     for hypothesis, reference in zip(hypotheses, references):
@@ -190,6 +196,8 @@ _STEMMER = None
 def rouge_tokens(text: str) -> list[str]:
     """ROUGE's tokens: lower case, runs of letters and digits, words over 3 letters Porter-stemmed."""
     global _STEMMER
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {describe(text)}")
     if _STEMMER is None:
         from nltk.stem import porter  # the stemmer of the original ROUGE toolkit's Python port
 

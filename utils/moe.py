@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .validate import check_int, check_number, describe
+
 
 class MoEFeedForward(nn.Module):
     """``n_expert`` MLPs of width ``hidden``; each token uses ``top_k`` of them."""
@@ -25,9 +27,11 @@ class MoEFeedForward(nn.Module):
     def __init__(self, n_embd: int, hidden: int, n_expert: int, top_k: int = 2, bias: bool = True,
                  dropout: float = 0.0):
         super().__init__()
-        if n_expert < 1:
-            raise ValueError(f"n_expert must be at least 1, got {n_expert}")
-        if not 1 <= top_k <= n_expert:
+        check_int(n_embd, "n_embd", 1)
+        check_int(hidden, "hidden", 1)
+        check_int(n_expert, "n_expert", 1)
+        check_number(dropout, "dropout", 0.0, 1.0, high_open=True)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= n_expert:
             raise ValueError(f"top_k must be between 1 and n_expert={n_expert}, got {top_k}")
         self.n_expert, self.top_k = n_expert, top_k
         self.router = nn.Linear(n_embd, n_expert, bias=False)
@@ -40,6 +44,10 @@ class MoEFeedForward(nn.Module):
         self.last_load: torch.Tensor | None = None  # share of routing slots per expert, last batch
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n_embd = self.router.in_features
+        if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[-1] != n_embd:
+            raise ValueError(f"x must be hidden states (B, T, {n_embd}), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)}")
         B, T, C = x.shape
         flat = x.reshape(-1, C)  # (N, C), N = B * T tokens
         router_probs = self.router(flat).softmax(dim=-1)  # (N, E)

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .validate import check_callable, check_int, check_number, describe, pixel_range
+
 
 def _axis(ax, figsize=(4, 4)):
     if ax is None:
@@ -37,8 +39,19 @@ def image_grid(images, nrow: int = 8, ax=None, title: str | None = None, vmin=0.
     x = _to_numpy(images, "images")
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"images must have shape (N, 1 or 3, H, W), got {x.shape}")
-    if nrow < 1:
-        raise ValueError(f"nrow must be at least 1, got {nrow}")
+    check_int(nrow, "nrow", 1)
+    vmin, vmax = check_number(vmin, "vmin"), check_number(vmax, "vmax")
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin:g}, vmax={vmax:g}")
+    # Pictures far outside [vmin, vmax] are in another range (0..255 or [-1, 1] shown as [0, 1]): every pixel
+    # would be clipped to black or white. A little overshoot, as a model's samples have, is drawn clipped.
+    span, low, high = vmax - vmin, float(x.min()), float(x.max())
+    if low < vmin - 0.25 * span or high > vmax + 0.25 * span:
+        found = pixel_range(torch.as_tensor(x))
+        raise ValueError(f"images hold values in [{low:.3g}, {high:.3g}]"
+                         f"{', which looks like ' + found if found != 'other' else ''}, far outside vmin={vmin:g}, "
+                         f"vmax={vmax:g}: map them into [vmin, vmax] (x / 255 for 0..255, (x + 1) / 2 for [-1, 1]) "
+                         "or pass vmin and vmax")
     n, c, h, w = x.shape
     rows = -(-n // nrow)
     pad = 1
@@ -67,10 +80,12 @@ def loss_curves(curves: dict, ax=None, title: str | None = None, smooth: int = 1
 
     ``smooth`` > 1 draws a running mean over that many points (raw values faint behind).
     """
+    if not isinstance(curves, dict):
+        raise TypeError(f"curves must be a dict of name -> losses, such as {{'train': history.loss}}, got "
+                        f"{describe(curves)}")
     if not curves:
-        raise ValueError("curves must name at least one curve")
-    if smooth < 1:
-        raise ValueError(f"smooth must be at least 1, got {smooth}")
+        raise ValueError("curves must name at least one curve, got an empty dict")
+    check_int(smooth, "smooth", 1)
     ax = _axis(ax, figsize=(6, 3.5))
     for name, curve in curves.items():
         if isinstance(curve, tuple) and len(curve) == 2:
@@ -102,6 +117,10 @@ def scatter_2d(points, ax=None, labels=None, title: str | None = None, size: flo
         raise ValueError(f"points must have shape (n, 2), got {x.shape}")
     ax = _axis(ax)
     colour = None if labels is None else _to_numpy(labels, "labels")
+    if colour is not None and colour.shape != (len(x),):
+        raise ValueError(f"labels must hold one number per point, shape ({len(x)},), got {colour.shape}")
+    check_number(size, "size", 0.0, low_open=True)
+    check_number(alpha, "alpha", 0.0, 1.0)
     ax.scatter(x[:, 0], x[:, 1], s=size, alpha=alpha, c=colour, cmap="tab10" if colour is not None else None)
     if lim is not None:
         ax.set_xlim(-lim, lim)
@@ -118,12 +137,17 @@ def density_contours(log_density, lim: float = 3.0, ax=None, resolution: int = 2
 
     ``log_density`` maps a (n, 2) float tensor to (n,) log-densities.
     """
-    if lim <= 0:
-        raise ValueError(f"lim must be positive, got {lim}")
+    check_callable(log_density, "log_density", "a function (n, 2) points -> (n,) log-densities")
+    check_number(lim, "lim", 0.0, low_open=True)
+    check_int(resolution, "resolution", 2)
+    check_int(levels, "levels", 1)
     axis = torch.linspace(-lim, lim, resolution)
     gx, gy = torch.meshgrid(axis, axis, indexing="xy")
     with torch.no_grad():
         logp = log_density(torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1))
+    if tuple(np.shape(logp)) != (resolution * resolution,):
+        raise ValueError(f"log_density must map (n, 2) points to (n,) log-densities, got shape "
+                         f"{tuple(np.shape(logp))} for n = {resolution * resolution}")
     density = _to_numpy(torch.as_tensor(logp).exp(), "density").reshape(resolution, resolution)
     ax = _axis(ax)
     draw = ax.contourf if filled else ax.contour

@@ -24,10 +24,12 @@ import numbers
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .device import environment, is_smoke
 from .paths import records_dir
+from .validate import check_number, describe
 
 _STARTED = time.perf_counter()
 HELD, NOT_CHECKED = "held", "not checked (smoke)"
@@ -39,7 +41,13 @@ def check_promise(held, message: str) -> bool:
     if it does not hold. In a smoke run (a handful of steps) nothing can be promised: it prints that
     the promise was not checked and returns False, and the record says the same."""
     if not isinstance(message, str) or not message:
-        raise ValueError("message must say, in words, what failed (it is shown when the promise does not hold)")
+        raise ValueError("message must say, in words, what failed (it is shown when the promise does not hold), "
+                         f"got {message!r}")
+    if isinstance(held, torch.Tensor) and held.numel() != 1:
+        raise ValueError(f"held must be one truth value, got a tensor of shape {tuple(held.shape)}: "
+                         "combine it with .all() or .any()")
+    if not isinstance(held, (bool, np.bool_, torch.Tensor)):
+        raise TypeError(f"held must be True or False (the promise's comparison), got {describe(held)}")
     if is_smoke():
         print(f"not checked (smoke run): {message}")
         return False
@@ -70,7 +78,9 @@ def record(chapter: str, metrics: dict, *, promises: dict | None = None, flops: 
     if not isinstance(chapter, str) or not chapter.strip() or "/" in chapter:
         raise ValueError(f"chapter must be the notebook's name without '/', got {chapter!r}")
     if not isinstance(metrics, dict) or not metrics:
-        raise ValueError("metrics must be a non-empty dict of name -> number")
+        raise ValueError(f"metrics must be a non-empty dict of name -> number, got {metrics!r}")
+    if directory is not None and not isinstance(directory, (str, Path)):
+        raise TypeError(f"directory must be None (the records folder) or a path, got {describe(directory)}")
     if not all(isinstance(k, str) and k.strip() for k in metrics):
         raise ValueError(f"metrics must be named by non-empty strings, got {sorted(map(repr, metrics))}")
     clean = {name: _number(name, value, "metrics") for name, value in metrics.items()}
@@ -111,6 +121,8 @@ def project_full_run(seconds: float) -> dict:
     from .device import SMOKE_SWAPS
     from .flops import RUNS
 
+    seconds = check_number(seconds, "seconds", 0.0)
+
     full_of = {}
     for smoke, full in SMOKE_SWAPS:
         if isinstance(smoke, int) and not isinstance(smoke, bool) and isinstance(full, int):
@@ -130,12 +142,33 @@ COLUMNS = ("chapter", "metric", "value", "promise", "checked", "seconds", "flops
            "smoke")
 
 
+def _folder(directory) -> Path:
+    """The records' folder: ``directory`` (which must exist), or the default one."""
+    if directory is None:
+        return records_dir()
+    if not isinstance(directory, (str, Path)):
+        raise TypeError(f"directory must be None (the records folder) or a path, got {describe(directory)}")
+    if not Path(directory).is_dir():
+        raise FileNotFoundError(f"no folder {directory}: pass the folder the records were written to")
+    return Path(directory)
+
+
+def _check_records(records) -> None:
+    if not isinstance(records, (list, tuple)) or not all(isinstance(e, dict) for e in records):
+        kinds = sorted({type(e).__name__ for e in records}) if isinstance(records, (list, tuple)) else []
+        raise TypeError(f"records must be a list of record dicts (from load_records), got "
+                        f"{describe(records) if not kinds else 'a list of ' + ', '.join(kinds)}")
+    bad = [e.get("chapter", i) for i, e in enumerate(records) if not isinstance(e.get("metrics"), dict)]
+    if bad:
+        raise ValueError(f"records must each hold a dict of metrics (as load_records gives them); {bad} do not")
+
+
 def load_records(directory: str | Path | None = None) -> list[dict]:
     """Every chapter's record in ``directory`` (default ``_build/records``), sorted by chapter.
 
     Files that are not records (``summary.json``) or cannot be read are skipped.
     """
-    folder = Path(directory) if directory is not None else records_dir()
+    folder = _folder(directory)
     records = []
     for path in sorted(folder.glob("*.json")):
         if path.name == "summary.json":
@@ -152,6 +185,7 @@ def load_records(directory: str | Path | None = None) -> list[dict]:
 def check_one_setting(records: list[dict]) -> None:
     """Raise a clear error unless every record comes from one profile, one kind of device and one
     kind of run (smoke or real): a table that mixed them would compare unlike things."""
+    _check_records(records)
     settings = {(e.get("profile"), e.get("device"), bool(e.get("smoke"))) for e in records}
     if len(settings) > 1:
         listed = "; ".join(f"{e.get('chapter')}: profile {e.get('profile')}, device {e.get('device')}"
@@ -182,7 +216,7 @@ def summary_rows(records: list[dict]) -> list[dict]:
 
 def write_summary(directory: str | Path | None = None) -> Path:
     """Write ``summary.json`` beside the records: ``{"columns": [...], "rows": [...]}``."""
-    folder = Path(directory) if directory is not None else records_dir()
+    folder = _folder(directory)
     records = load_records(folder)
     if not records:
         raise FileNotFoundError(f"no chapter records in {folder}: execute the chapters first (make bench)")

@@ -25,6 +25,7 @@ from .device import is_smoke, model_device, profile_device
 from .gpt import GPT, GPTConfig
 from .recipes import Recipe
 from .unet import UNet
+from .validate import check_int, describe
 
 T = 100  # diffusion steps (cosine schedule)
 SAMPLE_STEPS, SMOKE_SAMPLE_STEPS = 20, 2  # DDIM steps of draw(), and of draw() in a smoke run
@@ -46,6 +47,7 @@ def encode_captions(captions: Sequence[str], length: int = CAPTION_LENGTH) -> to
     """Word ids (N, length) of ``captions``, padded with ``PAD``; ``""`` is the empty caption ``NULL``."""
     if isinstance(captions, str) or not isinstance(captions, Sequence):
         raise TypeError(f"captions must be a list of strings, got {type(captions).__name__}")
+    check_int(length, "length", 1)
     ids = torch.full((len(captions), length), PAD, dtype=torch.long)
     for row, text in enumerate(captions):
         if not isinstance(text, str):
@@ -66,6 +68,12 @@ def encode_captions(captions: Sequence[str], length: int = CAPTION_LENGTH) -> to
 
 def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The mean (B, C) of each row's token vectors ``tokens`` (B, L, C) where ``mask`` (B, L) is True."""
+    if not isinstance(tokens, torch.Tensor) or tokens.ndim != 3:
+        raise ValueError(f"tokens must be token vectors (B, L, C), got "
+                         f"{tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else describe(tokens)}")
+    if not isinstance(mask, torch.Tensor) or mask.shape != tokens.shape[:2]:
+        raise ValueError(f"mask must be a tensor {tuple(tokens.shape[:2])} (True: a token), got "
+                         f"{tuple(mask.shape) if isinstance(mask, torch.Tensor) else describe(mask)}")
     mask = mask.to(tokens.dtype)[..., None]
     return (tokens * mask).sum(1) / mask.sum(1).clamp(min=1)
 
@@ -81,6 +89,10 @@ class TextToImage(nn.Module):
     def __init__(self, channels=(32, 64), width: int = 64, n_layer: int = 2, n_head: int = 4,
                  length: int = CAPTION_LENGTH):
         super().__init__()
+        if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
+            raise ValueError(f"channels must be a non-empty sequence of widths, such as (32, 64), got {channels!r}")
+        for name, value in (("width", width), ("n_layer", n_layer), ("n_head", n_head), ("length", length)):
+            check_int(value, name, 1)
         self.channels = tuple(channels)
         self.encoder = GPT(GPTConfig(vocab_size=len(WORDS), block_size=length, n_layer=n_layer, n_head=n_head,
                                      n_embd=width, causal=False))
@@ -90,8 +102,7 @@ class TextToImage(nn.Module):
     def encode(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The caption's token vectors (B, L, width), their mask (B, L) and their mean (B, width)."""
         if not isinstance(ids, torch.Tensor) or ids.ndim != 2 or ids.is_floating_point():
-            raise ValueError(f"ids must be word ids (B, L) from encode_captions, got "
-                             f"{tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids).__name__}")
+            raise ValueError(f"ids must be word ids (B, L) from encode_captions, got {describe(ids)}")
         tokens = self.encoder.hidden_states(ids)
         mask = ids != PAD
         return tokens, mask, masked_mean(tokens, mask)
@@ -105,6 +116,7 @@ class TextToImage(nn.Module):
 
 def null_caption(length: int = CAPTION_LENGTH) -> torch.Tensor:
     """The ids (length,) of the empty caption: ``NULL`` then padding."""
+    check_int(length, "length", 1)
     return encode_captions([""], length)[0]
 
 
@@ -120,6 +132,9 @@ def train_text_to_image(scenes: Scenes, *, channels=(32, 64), steps: int, batch:
     """
     if not isinstance(scenes, Scenes):
         raise TypeError(f"scenes must be Scenes from utils.data.scenes.sample_scenes, got {type(scenes).__name__}")
+    check_int(steps, "steps", 1)
+    if target not in ("x0", "eps"):
+        raise ValueError(f"target must be 'x0' or 'eps', got {target!r}")
     device = profile_device() if device is None else torch.device(device)
     torch.manual_seed(seed)
     model = TextToImage(channels).to(device)
@@ -134,6 +149,8 @@ def train_text_to_image(scenes: Scenes, *, channels=(32, 64), steps: int, batch:
 
 def as_denoiser(net: TextToImage, target: str) -> nn.Module:
     """``net`` as the samplers see it: a noise predictor (a picture-predicting net wrapped in NoiseFromX0)."""
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a TextToImage (an nn.Module), got {describe(net)}")
     if target not in ("x0", "eps"):
         raise ValueError(f"target must be 'x0' or 'eps', got {target!r}")
     return D.NoiseFromX0(net, D.cosine_schedule(T)).eval() if target == "x0" else net.eval()
@@ -170,8 +187,13 @@ def draw(model: nn.Module, captions: Sequence[str], weight: float = 0.0, seed: i
     ``SAMPLE_STEPS``; ``SMOKE_SAMPLE_STEPS`` in a smoke run, whose models have trained a handful of steps)
     and classifier-free guidance of strength ``weight`` (0: the conditional model alone), on the
     model's device (``device``, if given, must agree)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a text-to-image denoiser (from load_text_to_image), got {describe(model)}")
+    if isinstance(captions, str) or not isinstance(captions, Sequence):
+        raise TypeError(f"captions must be a list of strings, got {describe(captions)}")
     if sample_steps is None:
         sample_steps = SMOKE_SAMPLE_STEPS if is_smoke() else SAMPLE_STEPS
+    check_int(sample_steps, "sample_steps", 1)
     denoiser = D.guided(model, weight, null_caption())
     device = D._sampling_device(denoiser, device)
     ids = encode_captions(captions).to(device)

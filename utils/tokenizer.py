@@ -28,7 +28,12 @@ _CHUNK = re.compile(CHUNK_PATTERN)
 
 def _check_ids(ids, name: str = "ids") -> list[int]:
     if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) and i >= 0 for i in ids):
-        raise TypeError(f"{name} must be a list of non-negative ints")
+        if not isinstance(ids, (list, tuple)):
+            got = f"a {type(ids).__name__}" + (" (turn a tensor into a list with .tolist())"
+                                               if type(ids).__name__ == "Tensor" else "")
+        else:
+            got = f"{[i for i in ids if not (isinstance(i, int) and i >= 0)][:3]} among them"
+        raise TypeError(f"{name} must be a list of non-negative ints, got {got}")
     return list(ids)
 
 
@@ -88,6 +93,10 @@ class CharTokenizer:
 def pair_counts(ids, counts: Counter | None = None, weight: int = 1) -> Counter:
     """How often each adjacent pair occurs in ``ids`` (added, ``weight`` times, to ``counts``)."""
     ids = _check_ids(ids)
+    if counts is not None and not isinstance(counts, Counter):
+        raise TypeError(f"counts must be None or a collections.Counter to add to, got {type(counts).__name__}")
+    if isinstance(weight, bool) or not isinstance(weight, int):
+        raise TypeError(f"weight must be an int, got {weight!r}")
     counts = Counter() if counts is None else counts
     for pair in pairwise(ids):
         counts[pair] += weight
@@ -99,6 +108,8 @@ def merge_pair(ids, pair: tuple[int, int], new_id: int) -> list[int]:
     ids = _check_ids(ids)
     if not (isinstance(pair, tuple) and len(pair) == 2):
         raise TypeError(f"pair must be a tuple of two ids, got {pair!r}")
+    if isinstance(new_id, bool) or not isinstance(new_id, int) or new_id < 0:
+        raise TypeError(f"new_id must be a non-negative int, got {new_id!r}")
     out, i = [], 0
     while i < len(ids):
         if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
@@ -117,6 +128,8 @@ def encode_with_merges(ids, merges: dict[tuple[int, int], int]) -> list[int]:
     with the smallest new id is merged, until no learned pair is left.
     """
     ids = _check_ids(ids)
+    if not isinstance(merges, dict):
+        raise TypeError(f"merges must be a dict of (id, id) pair -> new id, got {type(merges).__name__}")
     while len(ids) > 1:
         present = {pair for pair in pairwise(ids) if pair in merges}
         if not present:
@@ -135,6 +148,8 @@ class BPETokenizer:
     """Byte-level BPE: ids 0-255 are bytes, id ``256 + i`` is the ``i``-th learned merge."""
 
     def __init__(self, merges: dict[tuple[int, int], int]):
+        if not isinstance(merges, dict):
+            raise TypeError(f"merges must be a dict of (id, id) pair -> new id, got {type(merges).__name__}")
         self.merges = dict(merges)
         self.vocab = {i: bytes([i]) for i in range(256)}
         for (a, b), new in self.merges.items():  # in the order learned
@@ -167,7 +182,11 @@ class BPETokenizer:
 
     def token_strings(self, ids) -> list[str]:
         """Each token as text (bytes that are not valid UTF-8 on their own are shown escaped)."""
-        return [self.vocab[i].decode("utf-8", errors="backslashreplace") for i in _check_ids(ids)]
+        ids = _check_ids(ids)
+        bad = [i for i in ids if i not in self.vocab]
+        if bad:
+            raise ValueError(f"ids {bad[:5]} are outside the vocabulary of {self.vocab_size}")
+        return [self.vocab[i].decode("utf-8", errors="backslashreplace") for i in ids]
 
 
 def train_bpe(text: str, vocab_size: int) -> BPETokenizer:

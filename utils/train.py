@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from . import distributed
 from .device import check_device, to_device
 from .flops import RUNS, count_flops, math_mode, matmul_peak_flops, synchronize
+from .validate import check_callable, check_int, check_number, describe
 
 PRECISIONS = ("fp32", "bf16")
 LOG_EVERY = 25  # steps between reads of the loss on the host (each read waits for the device)
@@ -51,6 +52,8 @@ class History:
 
     def metric(self, name: str) -> tuple[list[int], list[float]]:
         """The steps and values of one evaluated metric, ready to plot."""
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a metric's name (a str), got {name!r}")
         rows = [e for e in self.evals if name in e]
         if not rows:
             known = sorted({k for e in self.evals for k in e} - {"step"})
@@ -60,10 +63,12 @@ class History:
 
 def lr_at(step: int, *, lr: float, steps: int, warmup: int = 0, min_ratio: float = 0.1) -> float:
     """Linear warm-up for ``warmup`` steps, then cosine decay to ``min_ratio * lr``."""
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    if not 0 <= warmup <= steps:
-        raise ValueError(f"warmup must be between 0 and steps={steps}, got {warmup}")
+    check_int(steps, "steps", 1)
+    check_int(step, "step", 0)
+    check_number(lr, "lr", 0.0, low_open=True)
+    check_number(min_ratio, "min_ratio", 0.0, 1.0)
+    if isinstance(warmup, bool) or not isinstance(warmup, numbers.Integral) or not 0 <= warmup <= steps:
+        raise ValueError(f"warmup must be an int between 0 and steps={steps}, got {warmup!r}")
     if step < warmup:
         return lr * (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
@@ -79,6 +84,11 @@ def batch_sampler(*tensors: torch.Tensor, batch_size: int, seed: int = 0) -> Cal
     """
     if not tensors:
         raise ValueError("batch_sampler needs at least one tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"tensors must be tensors with one row per example, but tensors[{i}] is {describe(t)}")
+    check_int(batch_size, "batch_size", 1)
+    check_int(seed, "seed", 0)
     n = len(tensors[0])
     if any(len(t) != n for t in tensors):
         raise ValueError(f"tensors must have the same length, got {[len(t) for t in tensors]}")
@@ -97,6 +107,8 @@ def crop_to_targets(get_batch: Callable, ignore_index: int = -1) -> Callable:
     """Wrap ``get_batch`` (of ``(x, y, ...)`` row batches) to cut each batch after the last
     column where some row of ``y`` has a target (not ``ignore_index``): rows padded to the
     longest possible text then cost only as much as the longest text in the batch."""
+    check_callable(get_batch, "get_batch", "a function step -> batch, such as batch_sampler(...)")
+    check_int(ignore_index, "ignore_index")
 
     def cropped(step: int):
         x, y, *rest = get_batch(step)
@@ -166,7 +178,8 @@ def train(
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     for name, fn in (("loss_fn", loss_fn), ("get_batch", get_batch), ("evaluate", evaluate), ("on_step", on_step)):
-        if fn is not None and not callable(fn):
+        required = name in ("loss_fn", "get_batch")
+        if (fn is not None or required) and not callable(fn):
             hint = " (a function step -> batch, such as batch_sampler(...))" if name == "get_batch" else ""
             raise TypeError(f"{name} must be a function{hint}, got {type(fn).__name__}")
     _check_count("steps", steps)
@@ -320,6 +333,8 @@ class WeightAverage:
     def __init__(self, model: torch.nn.Module, decay: float = 0.99):
         import copy
 
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
         if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0 <= decay < 1:
             raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
         self.decay = float(decay)
@@ -328,7 +343,15 @@ class WeightAverage:
 
     @torch.no_grad()
     def __call__(self, step: int, model: torch.nn.Module) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be the model being trained (a torch.nn.Module), got {describe(model)}")
         live = [p for p in model.parameters() if p.is_floating_point()]
+        if len(live) != len(self._averaged) or (not getattr(self, "_shapes_checked", False) and any(
+                a.shape != b.shape for a, b in zip(self._averaged, live))):
+            raise ValueError(f"model must be the model this average was made from: its weights are shaped "
+                             f"{[tuple(p.shape) for p in self._averaged][:4]}, model's "
+                             f"{[tuple(p.shape) for p in live][:4]}")
+        self._shapes_checked = True  # shapes are checked once; the count, which is free, every step
         torch._foreach_lerp_(self._averaged, live, 1 - self.decay)
 
 
@@ -339,6 +362,15 @@ def save_checkpoint(path, model, optimizer, step: int, history: History) -> None
     state of every rank (each draws its own dropout masks, on the CPU and on its GPU), and the
     others wait for it.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or Path), got {describe(path)}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    if not hasattr(optimizer, "state_dict"):
+        raise TypeError(f"optimizer must be a torch optimizer, got {describe(optimizer)}")
+    check_int(step, "step", 0)
+    if not isinstance(history, History):
+        raise TypeError(f"history must be a History (from train), got {describe(history)}")
     cuda = torch.cuda.get_rng_state() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
     rngs = distributed.gather((torch.get_rng_state(), cuda))
     if distributed.is_main():
@@ -365,6 +397,10 @@ def load_checkpoint(path, model, optimizer=None) -> tuple[int, History]:
     number, the weights and the optimizer are the same and only the random draws
     (dropout masks) and the order of the gradient sums differ.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or Path), got {describe(path)}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:

@@ -27,11 +27,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .validate import check_int, check_number, describe
+
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
     """Sinusoidal features of the steps ``t`` (B,) -> (B, dim), as for positions in a transformer."""
-    if dim < 2 or dim % 2:
-        raise ValueError(f"dim must be an even int >= 2, got {dim}")
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2 or dim % 2:
+        raise ValueError(f"dim must be an even int >= 2, got {dim!r}")
+    check_number(max_period, "max_period", 0.0, low_open=True)
+    if t is None or isinstance(t, (str, bytes)):
+        raise TypeError(f"t must be a tensor of steps (B,), got {describe(t)}")
     t = torch.as_tensor(t)
     if t.ndim != 1:
         raise ValueError(f"t must have shape (B,), got {tuple(t.shape)}")
@@ -51,6 +56,8 @@ class ResBlock(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, emb_dim: int, film: bool = False):
         super().__init__()
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("emb_dim", emb_dim)):
+            check_int(value, name, 1)
         self.film = film
         self.norm1 = nn.GroupNorm(_groups(in_channels), in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
@@ -60,6 +67,13 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        channels, emb_dim = self.conv1.in_channels, self.emb.in_features
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
+            raise ValueError(f"x must be a tensor (B, {channels}, H, W), got "
+                             f"{tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)}")
+        if not isinstance(emb, torch.Tensor) or tuple(emb.shape) != (len(x), emb_dim):
+            raise ValueError(f"emb must be a tensor ({len(x)}, {emb_dim}), got "
+                             f"{tuple(emb.shape) if isinstance(emb, torch.Tensor) else describe(emb)}")
         h = self.conv1(F.silu(self.norm1(x)))  # (B, C_out, H, W)
         e = self.emb(emb)[:, :, None, None]  # the step (and condition) tells the block how noisy x is
         if self.film:
@@ -81,6 +95,8 @@ class CrossAttention(nn.Module):
 
     def __init__(self, channels: int, context_dim: int, heads: int = 1):
         super().__init__()
+        for name, value in (("channels", channels), ("context_dim", context_dim), ("heads", heads)):
+            check_int(value, name, 1)
         if channels % heads:
             raise ValueError(f"channels ({channels}) must be divisible by heads ({heads})")
         self.heads = heads
@@ -91,6 +107,18 @@ class CrossAttention(nn.Module):
         self.out = nn.Linear(channels, channels)
 
     def forward(self, h: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        channels, context_dim = self.query.in_features, self.key.in_features
+        if not isinstance(h, torch.Tensor) or h.ndim != 4 or h.shape[1] != channels:
+            raise ValueError(f"h must be a feature map (B, {channels}, H, W), got "
+                             f"{tuple(h.shape) if isinstance(h, torch.Tensor) else describe(h)}")
+        if not isinstance(context, torch.Tensor) or context.ndim != 3 or context.shape[0] != len(h) \
+                or context.shape[2] != context_dim:
+            raise ValueError(f"context must be a tensor ({len(h)}, L, {context_dim}), got "
+                             f"{tuple(context.shape) if isinstance(context, torch.Tensor) else describe(context)}")
+        if mask is not None and (not isinstance(mask, torch.Tensor) or mask.shape != context.shape[:2]
+                                 or mask.dtype != torch.bool):
+            raise ValueError(f"mask must be a bool tensor {tuple(context.shape[:2])} (True: attend), got "
+                             f"{describe(mask)}")
         B, C, H, W = h.shape
         split = lambda z: z.view(B, -1, self.heads, C // self.heads).transpose(1, 2)  # (B, heads, n, C/heads)
         q = split(self.query(self.norm(h).flatten(2).transpose(1, 2)))  # (B, heads, H*W, C/heads)
@@ -113,10 +141,15 @@ class UNet(nn.Module):
                  emb_dim: int = 64, cond_dim: int | None = None, image_channels: int = 0,
                  context_dim: int | None = None, film: bool = False, heads: int = 1):
         super().__init__()
-        if in_channels < 1 or image_channels < 0:
-            raise ValueError(f"in_channels must be >= 1 and image_channels >= 0, got {in_channels}, {image_channels}")
-        if not channels or min(channels) < 1:
-            raise ValueError(f"channels must be a non-empty sequence of positive widths, got {channels}")
+        check_int(in_channels, "in_channels", 1)
+        check_int(image_channels, "image_channels", 0)
+        if out_channels is not None:
+            check_int(out_channels, "out_channels", 1)
+        if isinstance(emb_dim, bool) or not isinstance(emb_dim, int) or emb_dim < 2 or emb_dim % 2:
+            raise ValueError(f"emb_dim must be an even int >= 2 (sines and cosines of the step), got {emb_dim!r}")
+        if not isinstance(channels, (tuple, list)) or not channels \
+                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in channels):
+            raise ValueError(f"channels must be a non-empty sequence of positive widths, got {channels!r}")
         if context_dim is not None and len(channels) < 2:
             raise ValueError(f"cross-attention (context_dim) needs at least two levels of channels, got {channels}")
         self.in_channels, self.image_channels, self.cond_dim = in_channels, image_channels, cond_dim
@@ -181,7 +214,7 @@ class UNet(nn.Module):
             raise ValueError(f"x's height and width must be divisible by {factor}, got {tuple(x.shape[2:])}")
         if not isinstance(t, torch.Tensor) or t.shape != (len(x),):
             raise ValueError(f"t must be a tensor of shape ({len(x)},), got "
-                             f"{tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__}")
+                             f"{tuple(t.shape) if isinstance(t, torch.Tensor) else describe(t)}")
         if (cond is None) != (self.cond_proj is None):
             raise ValueError(f"cond must be given exactly when the model has cond_dim (cond_dim={self.cond_dim})")
         if cond is not None and tuple(cond.shape) != (len(x), self.cond_dim):

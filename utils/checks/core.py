@@ -56,9 +56,11 @@ class Check:
             try:
                 value = torch.as_tensor(np.asarray(value, dtype=np.float64))
             except (TypeError, ValueError):
-                self.fail(f"{what} is a {type(value).__name__} that is not a number or array of numbers")
+                self.fail(f"{what} is a {type(value).__name__} that is not a number or array of numbers",
+                          "return numbers: a tensor, a float, or a list of floats")
         if not isinstance(value, torch.Tensor):
-            self.fail(f"{what} should be a tensor, got {type(value).__name__}")
+            self.fail(f"{what} should be a tensor, got {type(value).__name__}",
+                      "return the tensor you computed (torch.tensor(...) turns numbers into one)")
         return value.detach().double().cpu()
 
     @staticmethod

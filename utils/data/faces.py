@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from ..metrics import histogram_match
+from ..validate import check_int, check_pictures
 
 SIZE = 16
 P_SKIN = (0.35, 0.3, 0.2, 0.15)
@@ -79,7 +80,7 @@ def sample_faces(n: int, seed: int = 0) -> Faces:
     """``n`` faces drawn from the known distributions (seeded)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", 0))
     skin, hair = _choice(P_SKIN, n, gen), _choice(P_HAIR, n, gen)
     shape = (torch.rand(n, generator=gen) < P_LONG).long()
     smile = (torch.rand(n, generator=gen) < P_SMILE).long()
@@ -114,10 +115,8 @@ def sample_faces(n: int, seed: int = 0) -> Faces:
 
 def classify_pixels(images: torch.Tensor) -> torch.Tensor:
     """The class of every pixel (N, H, W), the index of the nearest palette colour in ``CLASSES``:
-    0-3 skin tones, 4-7 hair colours, 8-10 backgrounds, 11 eye, 12 mouth."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3 or images.shape[0] < 1:
-        raise ValueError(f"images must be a tensor (N, 3, H, W) with N >= 1, got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    0-3 skin tones, 4-7 hair colours, 8-10 backgrounds, 11 eye, 12 mouth. ``images`` (N, 3, H, W) in [0, 1]."""
+    check_pictures(images, "images", channels=3)
     pixels = images.detach().float().cpu().permute(0, 2, 3, 1)  # (N, H, W, 3)
     distance = ((pixels[..., None, :] - _colours()) ** 2).sum(-1)  # (N, H, W, K)
     return distance.argmin(-1)
@@ -180,6 +179,8 @@ def attribute_match(images: torch.Tensor, reference: torch.Tensor) -> dict[str, 
     measured codes (``UNREADABLE`` included; 1 = the same distribution, 0 = disjoint);
     ``"mean"`` averages the five.
     """
+    check_pictures(images, "images", channels=3)
+    check_pictures(reference, "reference", channels=3)
     a, b = measure_faces(images), measure_faces(reference)
     match = {name: histogram_match(a[name].long(), b[name].long()) for name in a}
     match["mean"] = sum(match.values()) / len(match)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ..metrics import histogram_match
+from ..validate import check_int, check_pictures
 
 SIZE = 16
 P_SUNSET, P_SUN, SUN_RADIUS = 0.3, 0.6, 2.0
@@ -53,7 +54,7 @@ def sample_landscapes(n: int, seed: int = 0) -> Landscapes:
     """``n`` landscapes drawn from the known distributions (seeded)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", 0))
     rows = torch.arange(SIZE).float()
     cols = torch.arange(SIZE).float()
     sunset = torch.rand(n, generator=gen) < P_SUNSET
@@ -100,10 +101,9 @@ def _palette() -> torch.Tensor:
 
 
 def classify_pixels(images: torch.Tensor) -> torch.Tensor:
-    """The class of every pixel (N, H, W): 0 day sky, 1 sunset sky, 2 sun, 3 mountain, 4 water."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be a tensor (N, 3, H, W), got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    """The class of every pixel (N, H, W) of ``images`` (N, 3, H, W) in [0, 1]: 0 day sky, 1 sunset sky,
+    2 sun, 3 mountain, 4 water."""
+    check_pictures(images, "images", channels=3)
     colours, classes = _palette()
     pixels = images.detach().float().cpu().permute(0, 2, 3, 1)  # (N, H, W, 3)
     distance = ((pixels[..., None, :] - colours) ** 2).sum(-1)  # (N, H, W, K)
@@ -130,6 +130,8 @@ def attribute_match(images: torch.Tensor, reference: torch.Tensor) -> dict[str, 
     For each attribute, 1 minus the total-variation distance between the two histograms
     (1 = the same distribution, 0 = disjoint); ``"mean"`` averages the four.
     """
+    check_pictures(images, "images", channels=3)
+    check_pictures(reference, "reference", channels=3)
     a, b = measure_landscapes(images), measure_landscapes(reference)
     match = {name: histogram_match(a[name].long(), b[name].long()) for name in a}
     match["mean"] = sum(match.values()) / len(match)

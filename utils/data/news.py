@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..validate import check_callable, check_int, describe
 from .stories import token_rows
 
 FIRST_NAMES = ("Ava", "Ben", "Cal", "Dan", "Eve", "Fay", "Gus", "Hal", "Ian", "Joy", "Kit", "Leo",
@@ -89,6 +90,8 @@ class Article:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences end with '.' (or '.,"' inside a quote, which does not end one)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {describe(text)}")
     return [s for s in re.split(r'(?<=\.)\s+(?=[A-Z"])', text.strip()) if s]
 
 
@@ -147,6 +150,7 @@ def load_news(n_train: int = 8_000, n_val: int = 200, n_test: int = 500, seed: i
     for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int(seed, "seed", 0)
     return NewsSplits(sample_articles(n_train, 3 * seed), sample_articles(n_val, 3 * seed + 1),
                       sample_articles(n_test, 3 * seed + 2))
 
@@ -159,6 +163,10 @@ def facts_stated(summary: str, event: Event, distractor: Event | None = None) ->
     """
     if not isinstance(summary, str):
         raise TypeError(f"summary must be a str, got {type(summary).__name__}")
+    if not isinstance(event, Event):
+        raise TypeError(f"event must be an Event (an article's .event), got {describe(event)}")
+    if distractor is not None and not isinstance(distractor, Event):
+        raise TypeError(f"distractor must be None or an Event (an article's .distractor), got {describe(distractor)}")
     words = set(re.findall(r"[A-Za-z]+|\d+", summary))
 
     def has(text: str) -> bool:
@@ -175,16 +183,28 @@ def facts_stated(summary: str, event: Event, distractor: Event | None = None) ->
 
 def fact_accuracy(summaries: list[str], articles: list[Article]) -> float:
     """The share of summaries that state all five facts of their event correctly."""
+    _check_articles(articles)
+    if isinstance(summaries, str) or not isinstance(summaries, (list, tuple)) \
+            or not all(isinstance(s, str) for s in summaries):
+        raise TypeError(f"summaries must be a list of strings, one per article, got {describe(summaries)}")
     if len(summaries) != len(articles) or not articles:
         raise ValueError(f"need one summary per article, got {len(summaries)} summaries for {len(articles)} articles")
     right = [all(facts_stated(s, a.event, a.distractor).values()) for s, a in zip(summaries, articles)]
     return sum(right) / len(articles)
 
 
+def _check_articles(articles) -> None:
+    if not isinstance(articles, (list, tuple)) or not all(isinstance(a, Article) for a in articles):
+        raise TypeError(f"articles must be a list of Article (from sample_articles or load_news), got "
+                        f"{describe(articles) if not isinstance(articles, (list, tuple)) else 'a list holding other things'}")
+
+
 def news_rows(articles: list[Article], encode, block_size: int):
     """Articles as training rows ``(x, y, starts)``: the text is ``END + article + SEPARATOR``
     (the prompt), then `` summary`` and ``END``; ``y`` is ``x`` shifted by one, -1 after the end; ``starts[i]`` is the
     position in ``y`` of the first summary target, so that a loss can count the summary only."""
+    _check_articles(articles)
+    check_callable(encode, "encode", "the tokenizer's encode, text -> list of ids")
     prompts = [encode(END + article.prompt) for article in articles]
     x, y, _ = token_rows([p + encode(a.target) for p, a in zip(prompts, articles)], block_size, what="article")
     starts = torch.tensor([len(p) - 1 for p in prompts], dtype=torch.long)  # y[start]: the summary's first token

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..validate import check_pictures, check_tensor
+
 BAND = 64  # width of the vertical bands, in pixels
 HELD_OUT_EVERY = 4  # every fourth band is held out
 
@@ -83,9 +85,7 @@ def load_photo_patches(size: int = 16, stride: int | None = None, max_train: int
 
 def downsample(images: torch.Tensor, factor: int = 2) -> torch.Tensor:
     """Average ``factor`` x ``factor`` blocks: (N, C, H, W) -> (N, C, H/factor, W/factor)."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ValueError(f"images must be a tensor (N, C, H, W), got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    check_tensor(images, "images", "(N, C, H, W)", ndim=4, floating=True)
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
         raise ValueError(f"factor must be a positive int, got {factor!r}")
     if images.shape[-1] % factor or images.shape[-2] % factor:
@@ -94,9 +94,9 @@ def downsample(images: torch.Tensor, factor: int = 2) -> torch.Tensor:
 
 
 def bicubic_upsample(images: torch.Tensor, factor: int = 2) -> torch.Tensor:
-    """The classic baseline: bicubic interpolation back to full size, clipped to [0, 1]."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise ValueError("images must be a tensor (N, C, H, W)")
+    """The classic baseline: bicubic interpolation of ``images`` (N, C, H, W) in [0, 1] back to full size,
+    clipped to [0, 1]."""
+    check_pictures(images, "images")
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
         raise ValueError(f"factor must be a positive int, got {factor!r}")
     return F.interpolate(images, scale_factor=factor, mode="bicubic", align_corners=False).clamp(0, 1)
@@ -104,8 +104,8 @@ def bicubic_upsample(images: torch.Tensor, factor: int = 2) -> torch.Tensor:
 
 def psnr(images: torch.Tensor, reference: torch.Tensor) -> float:
     """Peak signal-to-noise ratio in dB for images in [0, 1]: ``10 log10(1 / MSE)``, MSE over all pixels."""
-    if not isinstance(images, torch.Tensor) or not isinstance(reference, torch.Tensor):
-        raise TypeError("images and reference must be tensors")
+    check_pictures(images, "images")
+    check_pictures(reference, "reference")
     if images.shape != reference.shape:
         raise ValueError(f"images and reference must have the same shape, got {tuple(images.shape)} "
                          f"and {tuple(reference.shape)}")

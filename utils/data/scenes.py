@@ -44,11 +44,14 @@ captions. A fact that cannot be read from a picture is given the code ``UNREADAB
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+
+from ..validate import check_int, check_pictures, describe
 
 SIZE = 16
 P_PAIR = 0.8
@@ -244,7 +247,7 @@ def sample_scenes(n: int, seed: int = 0, split: str = "train") -> Scenes:
         raise ValueError(f"n must be a positive int, got {n!r}")
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", 0))
     combos = _combinations(split)
     pair = torch.rand(n, generator=gen) < (1.0 if split == "heldout" else P_PAIR)
     which = torch.randint(len(SCENES), (n,), generator=gen)
@@ -273,6 +276,11 @@ def caption(*, scene: int = UNREADABLE, top_shape: int = UNREADABLE, top_colour:
     else "a <top colour> <top shape> above a <bottom colour> <bottom shape>" (``scene`` = -1)."""
     facts = {"scene": scene, "top_shape": top_shape, "top_colour": top_colour,
              "bottom_shape": bottom_shape, "bottom_colour": bottom_colour}
+    for name, value in facts.items():
+        integral = isinstance(value, numbers.Integral) or (isinstance(value, torch.Tensor) and value.numel() == 1
+                                                             and not value.is_floating_point())
+        if not integral or isinstance(value, bool):
+            raise TypeError(f"{name} must be an int code (-1 for none), got {value!r}")
     facts = {name: int(value) for name, value in facts.items()}
     objects = [facts[name] for name in FACTS[1:]]
     if facts["scene"] != UNREADABLE:
@@ -292,6 +300,9 @@ def captions(facts: Scenes | Mapping[str, torch.Tensor]) -> list[str]:
     """The caption of every picture, from :class:`Scenes` or a mapping of the five (N,) facts."""
     if isinstance(facts, Scenes):
         facts = facts.facts
+    if not isinstance(facts, Mapping) or not all(name in facts for name in FACTS):
+        raise TypeError(f"facts must be Scenes or a mapping of the five facts {FACTS} to (N,) codes, got "
+                        f"{describe(facts)}{' without ' + str([n for n in FACTS if n not in facts]) if isinstance(facts, Mapping) else ''}")
     table = torch.stack([torch.as_tensor(facts[name]).long().cpu() for name in FACTS], 1)  # (N, 5)
     rows, index = torch.unique(table, dim=0, return_inverse=True)  # each distinct caption written once
     texts = [caption(**dict(zip(FACTS, row, strict=True))) for row in rows.tolist()]
@@ -304,7 +315,7 @@ def parse_caption(text: str) -> dict[str, int]:
     Case, surrounding and repeated spaces and a final full stop are ignored. Raises a
     ``ValueError`` for a caption the grammar cannot produce."""
     if not isinstance(text, str):
-        raise ValueError(f"caption must be a str, got {type(text).__name__}")
+        raise TypeError(f"text (a caption) must be a str, got {type(text).__name__}")
     clean = " ".join(text.lower().split()).removesuffix(".").strip()
     if clean in SCENES:
         return {"scene": SCENES.index(clean), **{name: UNREADABLE for name in FACTS[1:]}}
@@ -322,10 +333,9 @@ def parse_caption(text: str) -> dict[str, int]:
 
 def classify_pixels(images: torch.Tensor) -> torch.Tensor:
     """The class of every pixel (N, H, W), the index of the nearest palette colour in ``CLASSES``:
-    0 background, 1-4 red, green, blue, yellow, 5 brown, 6 dark grey, 7 sky, 8 sand, 9 night sky, 10 white."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3 or images.shape[0] < 1:
-        raise ValueError(f"images must be a tensor (N, 3, H, W) with N >= 1, got "
-                         f"{tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__}")
+    0 background, 1-4 red, green, blue, yellow, 5 brown, 6 dark grey, 7 sky, 8 sand, 9 night sky, 10 white.
+    ``images`` (N, 3, H, W) in [0, 1]."""
+    check_pictures(images, "images", channels=3)
     pixels = images.detach().float().cpu().permute(0, 2, 3, 1)  # (N, H, W, 3)
     colours = _colours()
     # The squared distance to each colour, less the square of the pixel, which every colour shares.
@@ -405,8 +415,7 @@ def read_scenes(images: torch.Tensor) -> dict[str, torch.Tensor]:
     the bottom one from rows 8-15 (see :func:`_read_objects` for the rules); for a whole scene
     the object facts are -1. A picture of none of the three kinds gives -1 everywhere (which
     matches no caption)."""
-    if isinstance(images, torch.Tensor) and images.ndim == 4 and tuple(images.shape[2:]) != (SIZE, SIZE):
-        raise ValueError(f"images must be a tensor (N, 3, {SIZE}, {SIZE}), got {tuple(images.shape)}")
+    check_pictures(images, "images", channels=3, size=SIZE)
     label = classify_pixels(images)  # (N, H, W)
     n, classes = label.shape[0], len(CLASSES)
     offset = torch.arange(n)[:, None, None] * classes
@@ -428,12 +437,13 @@ def caption_accuracy(images: torch.Tensor, truth: Scenes | Mapping[str, torch.Te
     """The share of ``images`` whose facts, as read by :func:`read_scenes`, ALL equal the facts
     their caption fixes. ``truth`` is :class:`Scenes`, a mapping of the five (N,) facts, or the
     N captions themselves (parsed by :func:`parse_caption`)."""
+    check_pictures(images, "images", channels=3, size=SIZE)
     if isinstance(truth, Scenes):
         truth = truth.facts
     elif not isinstance(truth, Mapping):
         if isinstance(truth, str) or not isinstance(truth, Sequence):
-            raise ValueError(f"truth must be Scenes, a mapping of facts or a list of captions, got "
-                             f"{type(truth).__name__}")
+            raise TypeError(f"truth must be Scenes, a mapping of facts or a list of captions, got "
+                            f"{type(truth).__name__}")
         parsed = [parse_caption(text) for text in truth]
         truth = {name: torch.tensor([p[name] for p in parsed], dtype=torch.long) for name in FACTS}
     read = read_scenes(images)
@@ -442,6 +452,7 @@ def caption_accuracy(images: torch.Tensor, truth: Scenes | Mapping[str, torch.Te
     for name in FACTS:
         want = torch.as_tensor(truth[name]).long().cpu()
         if want.shape != (n,):
-            raise ValueError(f"truth[{name!r}] must have shape ({n},) like the images, got {tuple(want.shape)}")
+            raise ValueError(f"truth must give one caption per picture: truth[{name!r}] must have shape ({n},) "
+                             f"like the {n} images, got {tuple(want.shape)}")
         ok &= read[name] == want
     return ok.float().mean().item()

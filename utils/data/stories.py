@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..validate import check_callable, check_int, describe
+
 STORY_START = "Once upon a time in a faraway land, there was a"
 END = "\n"  # the end-of-story mark, counted as one character
 
@@ -174,7 +176,7 @@ def count_derivations(text: str, limit: int = 10) -> int:
     """How many ways the grammar can write ``text`` (0: not a story; 1: unambiguous)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
-    return len(_derivations(text.removesuffix(END), limit))
+    return len(_derivations(text.removesuffix(END), check_int(limit, "limit", 1)))
 
 
 def story_log_prob(text: str) -> float:
@@ -194,6 +196,7 @@ def true_entropy(stories: list[Story]) -> tuple[float, float]:
     The estimate is ``sum(bits) / sum(characters)`` over the stories (one end mark each);
     the standard error comes from the delta method for a ratio of means.
     """
+    _check_stories(stories)
     if len(stories) < 2:
         raise ValueError(f"stories must hold at least 2 stories, got {len(stories)}")
     bits = np.array([s.bits for s in stories])
@@ -206,6 +209,8 @@ def true_entropy(stories: list[Story]) -> tuple[float, float]:
 
 def hero_of(text: str) -> str | None:
     """The hero named in a story's opening sentence, or None if the opening is not the grammar's."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a story's text (a str), got {describe(text)}")
     prefix = f"{STORY_START} "
     if not text.startswith(prefix) or " named " not in text[:HERO_START]:
         return None
@@ -215,6 +220,8 @@ def hero_of(text: str) -> str | None:
 
 def hero_recalled(text: str) -> bool:
     """True when the story names its hero again later, and every later name is the hero's."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a story's text (a str), got {describe(text)}")
     hero = hero_of(text)
     if hero is None:
         return False
@@ -241,8 +248,16 @@ def load_stories(n_train: int = 20_000, n_val: int = 1_000, n_test: int = 2_000,
     for name, value in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
+    check_int(seed, "seed", 0)
     return StorySplits(sample_stories(n_train, 3 * seed), sample_stories(n_val, 3 * seed + 1),
                        sample_stories(n_test, 3 * seed + 2))
+
+
+def _check_stories(stories) -> None:
+    if not isinstance(stories, (list, tuple)) or not all(isinstance(s, Story) for s in stories):
+        kinds = sorted({type(s).__name__ for s in stories}) if isinstance(stories, (list, tuple)) else []
+        raise TypeError(f"stories must be a list of Story (from sample_stories or load_stories), got "
+                        f"{describe(stories) if not kinds else 'a list of ' + ', '.join(kinds)}")
 
 
 def story_rows(stories: list[Story], encode, block_size: int):
@@ -252,14 +267,21 @@ def story_rows(stories: list[Story], encode, block_size: int):
     ``x`` shifted by one (the story, then its end mark), padded with -1 where there is no
     target. ``encode(text) -> list[int]`` is the tokenizer; ``lengths`` counts targets.
     """
+    _check_stories(stories)
+    check_callable(encode, "encode", "the tokenizer's encode, text -> list of ids")
     return token_rows([encode(END + story.text + END) for story in stories], block_size, what="story")
 
 
 def token_rows(sequences: list[list[int]], block_size: int, what: str = "sequence"):
     """Token sequences as next-token rows ``(x, y, lengths)``: ``x[i]`` is sequence ``i`` without its
     last token, ``y[i]`` without its first, both padded to ``block_size`` (``x`` with 0, ``y`` with -1)."""
-    if block_size < 2:
-        raise ValueError(f"block_size must be at least 2, got {block_size}")
+    check_int(block_size, "block_size", 2)
+    if isinstance(sequences, (str, torch.Tensor)) or not isinstance(sequences, (list, tuple)):
+        raise TypeError(f"sequences must be a list of lists of token ids, got {describe(sequences)}")
+    flat = [i for i, ids in enumerate(sequences) if not isinstance(ids, (list, tuple))]
+    if flat:
+        raise TypeError(f"sequences must be a list of lists of token ids, but sequences[{flat[0]}] is "
+                        f"{describe(sequences[flat[0]])}: wrap one sequence in a list, [ids]")
     x = torch.zeros(len(sequences), block_size, dtype=torch.long)
     y = torch.full((len(sequences), block_size), -1, dtype=torch.long)
     lengths = torch.zeros(len(sequences), dtype=torch.long)

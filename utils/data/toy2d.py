@@ -35,6 +35,8 @@ class Toy2D:
     def sample_with_labels(self, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` points (n, 2) and the class of the component each came from (n,)."""
         _check_count(n, "n")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         gen = torch.Generator().manual_seed(seed)
         index = torch.randint(len(self.centres), (n,), generator=gen)
         noise = torch.randn(n, 2, generator=gen) * self.std
