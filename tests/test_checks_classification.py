@@ -56,3 +56,16 @@ CASES = {
 # Accept the reference (also computed in float64), turn down stubs, raising code and each mistake.
 test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
     checker_tests({checker: (answer, ["not a function", *wrong]) for checker, (answer, wrong) in CASES.items()})
+
+
+# The thinking exercise: predict the share of a class in a generative model's samples.
+PREDICTION_CASES = {
+    checks.predicted_share: (
+        lambda counts, k: counts[k] / sum(counts),
+        [lambda counts, k: 1 / len(counts),  # as if the classes were balanced
+         lambda counts, k: counts[k] / (sum(counts) - counts[k]),  # odds, not a share
+         lambda counts, k: counts[k]],  # a count, not a share
+    ),
+}
+test_prediction_passes, test_wrong_predictions_fail, test_a_prediction_in_float64_passes = \
+    checker_tests(PREDICTION_CASES)

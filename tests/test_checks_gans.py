@@ -1,5 +1,7 @@
 """The GAN checkers accept the reference answers and reject wrong ones without raising."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -80,3 +82,30 @@ CASES = {
 
 test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
     checker_tests(CASES)
+
+
+# The thinking exercise: the high-quality share of a generator that spreads evenly over the plot.
+PREDICTION_CASES = {
+    checks.uniform_quality_share: (
+        lambda n, r, side: n * 3.141592653589793 * r**2 / side**2,
+        [lambda n, r, side: n * r**2 / side**2,  # no pi
+         lambda n, r, side: 3.141592653589793 * r**2 / side**2,  # one disc
+         lambda n, r, side: n * 3.141592653589793 * r**2 / (side / 2) ** 2,  # half the side
+         lambda n, r, side: [n * 3.141592653589793 * r**2 / side**2] * 2],  # not one number
+    ),
+}
+test_prediction_passes, test_wrong_predictions_fail, test_a_prediction_in_float64_passes = \
+    checker_tests(PREDICTION_CASES)
+
+
+# The thinking exercise of chapter 4b: the losses at the game's balance.
+BALANCE = {
+    checks.gans.equilibrium_losses: (lambda: (2 * math.log(2), math.log(2)), [
+        lambda: (0.5, 0.5),  # probabilities, not losses
+        lambda: (math.log(2), math.log(2)),  # one term in the discriminator's loss
+        lambda: (2 * math.log(2), 2 * math.log(2)),  # two terms in the generator's
+        lambda: (2 * math.log2(2), math.log2(2)),  # bits, not nats
+        lambda: 1.386,  # not a pair
+    ]),
+}
+test_balance_reference_passes, test_balance_wrong_answers_fail, test_balance_in_float64_passes = checker_tests(BALANCE)

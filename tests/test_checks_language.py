@@ -62,3 +62,28 @@ CASES = {
 # Accept the reference (also computed in float64), turn down stubs, raising code and each mistake.
 test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
     checker_tests({getattr(checks, name): case for name, case in CASES.items()})
+
+
+def fewest_merges(merges, text, target):
+    items = list(merges.items())
+    return next(m for m in range(len(items) + 1)
+                if len(text) / len(tk.BPETokenizer(dict(items[:m])).encode(text)) >= target)
+
+
+# The thinking exercises: predict an untrained GPT's loss; find how many merges reach a compression.
+PREDICTION_CASES = {
+    checks.initial_bits: (
+        lambda vocab: math.log2(vocab),
+        [lambda vocab: math.log(vocab),  # nats, not bits
+         lambda vocab: 1 / vocab,  # a probability, not a cost
+         lambda vocab: math.log2(vocab) / 2],
+    ),
+    checks.merges_for_compression: (
+        fewest_merges,
+        [lambda merges, text, target: fewest_merges(merges, text, target) + 1,  # one past the first
+         lambda merges, text, target: len(merges),  # every merge
+         lambda merges, text, target: float(fewest_merges(merges, text, target))],  # not an int
+    ),
+}
+test_prediction_passes, test_wrong_predictions_fail, test_a_prediction_in_float64_passes = \
+    checker_tests(PREDICTION_CASES)

@@ -55,3 +55,16 @@ CASES = {
 # Accept the reference (also computed in float64), turn down stubs, raising code and each mistake.
 test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
     checker_tests({getattr(checks, name): case for name, case in CASES.items()})
+
+
+# The thinking exercise: where latency and bandwidth cost the same.
+PREDICTION_CASES = {
+    checks.crossover_numel: (
+        lambda k, latency, bandwidth: k * latency * bandwidth / 4,
+        [lambda k, latency, bandwidth: k * latency * bandwidth,  # bytes, not numbers
+         lambda k, latency, bandwidth: latency * bandwidth / 4,  # without the (K-1)/K of the ring
+         lambda k, latency, bandwidth: [k * latency * bandwidth / 4] * 2],  # not one number
+    ),
+}
+test_prediction_passes, test_wrong_predictions_fail, test_a_prediction_in_float64_passes = \
+    checker_tests(PREDICTION_CASES)

@@ -73,3 +73,23 @@ def bayes_posterior(check, answer):
                 "exp(-1000) is 0 in floating point; subtract each row's maximum before exp "
                 "(torch.softmax and torch.logsumexp do this for you)")
     check.passed("stable for points far from every class")
+
+
+@exercise("predicted_share")
+def predicted_share(check, answer):
+    """``answer(class_counts, k)`` -> the share of class ``k`` among the samples of a generative model that
+    draws the class first, with the priors fitted by maximum likelihood (a prediction made before sampling)."""
+    cases = [([10, 10, 10, 10], 2, "four equal classes"),
+             ([130, 128, 5, 140], 2, "a class with only 5 examples"),
+             ([1, 2, 3, 4], 3, "unequal classes")]
+    for counts, k, what in cases:
+        got = check.call(answer, list(counts), k, what=f"predicted_share({counts}, {k})")
+        expected = counts[k] / sum(counts)
+        value = check.tensor(got, "the share")
+        if value.numel() == 1 and abs(float(value) - 1 / len(counts)) < 1e-9 and abs(expected - 1 / len(counts)) > 1e-9:
+            check.fail(f"for {what} you predicted 1/{len(counts)}, the share of a balanced data set",
+                       "the model learns its prior p(k) from the training set: the classes are not balanced there")
+        check.close(got, torch.tensor(expected), f"the predicted share for {what}",
+                    "the model draws class k with its fitted prior: the share of class k in the training set "
+                    "(the Gaussians decide only what each digit looks like)")
+    check.passed("the model draws each class as often as its training set holds it: bias in, bias out")

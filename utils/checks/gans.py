@@ -125,7 +125,8 @@ def transposed_conv_size(check, answer):
         if isinstance(got, torch.Tensor) and got.numel() == 1:
             got = got.item()
         if not isinstance(got, (int, float)) or isinstance(got, bool):
-            check.fail(f"the size should be a number, got {type(got).__name__}")
+            check.fail(f"the size should be a number, got {type(got).__name__}",
+                       "return the output size as an int, computed from the formula of the transposed convolution")
         if got != expected:
             shrink = (size + 2 * padding - kernel) // stride + 1
             hint = ("that is the size after an ordinary (downsampling) convolution; a transposed convolution runs it "
@@ -196,3 +197,58 @@ def slerp(check, answer):
     check.close(got, reference(a, b, 0.3), "slerp of two parallel vectors",
                 "when the angle is 0, sin(w) = 0: fall back to linear interpolation instead of dividing by zero")
     check.passed("parallel vectors (angle 0) give no NaN")
+
+
+@exercise("equilibrium_losses")
+def equilibrium_losses(check, answer):
+    """``answer()`` -> (discriminator loss, generator loss) of utils.gan.gan_step at the game's balance, where
+    the discriminator cannot tell real from fake and gives every picture the logit 0 (probability 1/2)."""
+    import math
+
+    d_got, g_got = _pair(check, check.call(answer, what="equilibrium_losses()"), "equilibrium_losses")
+    d_value, g_value = check.tensor(d_got, "the discriminator's loss"), check.tensor(g_got, "the generator's loss")
+    if d_value.numel() != 1 or g_value.numel() != 1:
+        check.fail("each loss should be one number", "return two numbers: d_loss, g_loss")
+    d_value, g_value = d_value.item(), g_value.item()
+    if abs(d_value - 0.5) < 1e-6 or abs(g_value - 0.5) < 1e-6:
+        check.fail("you returned a probability, not a loss", "D(x) = 1/2 is the discriminator's belief; the loss "
+                   "is its negative log: -log(1/2) per term")
+    if abs(d_value - math.log(2)) < 1e-3:
+        check.fail(f"the discriminator's loss {d_value:.4f} counts one term",
+                   "gan_step's discriminator loss adds two means: -log D(x) on real pictures and -log(1 - D(G(z))) "
+                   "on fakes, each log 2 at balance")
+    check.close(torch.tensor(d_value), torch.tensor(2 * math.log(2)), "the discriminator's loss",
+                "softplus(-0) + softplus(0) = 2 log 2: two terms of -log(1/2)", atol=1e-3, rtol=0)
+    check.passed(f"the discriminator's loss at balance is 2 log 2 = {2 * math.log(2):.3f}")
+    if abs(g_value - 2 * math.log(2)) < 1e-3:
+        check.fail("the generator's loss has only one term", "the non-saturating loss is -log D(G(z)) on fakes only")
+    check.close(torch.tensor(g_value), torch.tensor(math.log(2)), "the generator's loss",
+                "the non-saturating generator loss -log D(G(z)) = -log(1/2) = log 2", atol=1e-3, rtol=0)
+    check.passed(f"the generator's loss at balance is log 2 = {math.log(2):.3f}")
+
+
+@exercise("uniform_quality_share")
+def uniform_quality_share(check, answer):
+    """``answer(n_modes, radius, side)`` -> the share of points drawn uniformly over a square of ``side`` that lie
+    within ``radius`` of one of ``n_modes`` modes (the discs inside the square, apart): predicted, then sampled."""
+    import math
+
+    for n_modes, radius, side in ((8, 0.06, 5.2), (25, 0.15, 10.0), (1, 1.0, 4.0)):
+        got = check.call(answer, n_modes, radius, side, what=f"uniform_quality_share({n_modes}, {radius}, {side})")
+        value = check.tensor(got, "your share")
+        if value.numel() != 1:
+            check.fail(f"expected one number, got shape {tuple(value.shape)}", "return the share as a float")
+        expected = n_modes * math.pi * radius**2 / side**2
+        if abs(float(value) - expected / n_modes) < 1e-9 and n_modes > 1:
+            check.fail(f"with {n_modes} modes your share counts one disc", "every mode has its own disc of radius r")
+        check.close(value.reshape(()), torch.tensor(expected), f"the share for {n_modes} modes, radius {radius}, "
+                    f"square of side {side}", "the chance of landing in a region is its area over the square's: "
+                    "n discs of area pi r^2 over side^2", rtol=1e-3)
+    # and it is what sampling finds
+    gen = torch.Generator().manual_seed(0)
+    angles = torch.arange(8) * 2 * math.pi / 8
+    modes = 2 * torch.stack([angles.cos(), angles.sin()], 1)
+    points = (torch.rand(200_000, 2, generator=gen) - 0.5) * 5.2
+    sampled = _coverage_reference(points, modes, 0.02)[1]
+    check.passed(f"sampling 200,000 uniform points over the ring's square agrees: {sampled:.4f} high quality")
+

@@ -82,9 +82,11 @@ def causal_mask(check, answer):
     for T in (1, 4, 7):
         got = check.call(answer, T, what=f"causal_mask({T})")
         if not isinstance(got, torch.Tensor):
-            check.fail(f"causal_mask({T}) returned a {type(got).__name__}, expected a tensor")
+            check.fail(f"causal_mask({T}) returned a {type(got).__name__}, expected a tensor",
+                       "build it with torch: torch.ones(T, T, dtype=torch.bool) and torch.tril")
         if got.shape != (T, T):
-            check.fail(f"causal_mask({T}) has shape {tuple(got.shape)}, expected ({T}, {T})")
+            check.fail(f"causal_mask({T}) has shape {tuple(got.shape)}, expected ({T}, {T})",
+                       "one row per query position and one column per key position: torch.ones(T, T) has the shape")
         expected = torch.ones(T, T).tril().bool()
         if got.dtype != torch.bool:
             check.fail(f"causal_mask({T}) has dtype {got.dtype}, expected torch.bool",
@@ -154,3 +156,59 @@ def top_k_probs(check, answer):
     got = check.call(answer, logits, 1, what="top_k_probs(logits, 1)")
     check.close(got, _reference_top_k(logits, 1), "probabilities with k=1", "k=1 is greedy: all mass on the argmax")
     check.passed("k = 1 puts all the probability on the most likely token (greedy)")
+
+
+@exercise("initial_bits")
+def initial_bits(check, answer):
+    """``answer(vocab_size)`` -> the bits per character of an untrained GPT, predicted before running it.
+
+    The checker measures it: a freshly initialised GPT (small random weights, so nearly equal logits) on
+    random characters."""
+    from ..gpt import GPT, GPTConfig  # here, not at the top: the checkers load without building models
+
+    for vocab in (5, 27, 300):
+        got = check.call(answer, vocab, what=f"initial_bits({vocab})")
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(vocab_size=vocab, block_size=32, n_layer=2, n_head=2, n_embd=32)).eval()
+        gen = torch.Generator().manual_seed(1)
+        x, y = torch.randint(vocab, (2, 16, 32), generator=gen)  # inputs and unrelated targets
+        with torch.no_grad():
+            measured = model(x, y)[1].item() / math.log(2)  # nats -> bits
+        value = check.tensor(got, f"your prediction for {vocab} characters")
+        if value.numel() == 1 and abs(float(value) - math.log(vocab)) < 0.05 * math.log(vocab):
+            check.fail(f"for {vocab} characters you predicted {float(value):.3f}: that is in nats",
+                       "the loss is in bits per character: log base 2")
+        check.close(got, torch.tensor(measured), f"the untrained GPT's bits per character with {vocab} characters "
+                    "(measured)", "an untrained model spreads its probability about evenly over the vocabulary; "
+                    "how many bits does a uniform choice among V options cost?", atol=0.05 * math.log2(vocab), rtol=0)
+    check.passed("an untrained GPT pays log2(V) bits a character, the cost of a uniform guess")
+
+
+@exercise("merges_for_compression")
+def merges_for_compression(check, answer):
+    """``answer(merges, text, target)`` -> the fewest of the learned ``merges`` (in order) whose encoding of
+    ``text`` reaches ``target`` characters per token."""
+    from ..tokenizer import BPETokenizer, train_bpe
+
+    text = "the cat sat on the mat. the cat ate the rat. " * 8 + "a bat and a hat.\n"
+    merges = train_bpe(text, 256 + 40).merges
+    items = list(merges.items())
+
+    def compression(m):
+        return len(text) / len(BPETokenizer(dict(items[:m])).encode(text))
+
+    for target in (1.5, 2.5, 3.0):
+        expected = next(m for m in range(len(items) + 1) if compression(m) >= target)
+        got = check.call(answer, dict(merges), text, target, what=f"merges_for_compression(merges, text, {target})")
+        if not isinstance(got, (int,)) or isinstance(got, bool):
+            check.fail(f"for a target of {target} you returned a {type(got).__name__}, expected an int",
+                       "return the number of merges m, as an int")
+        if got == expected + 1:
+            check.fail(f"for a target of {target} you found {got} merges, one too many",
+                       "the first m whose compression reaches the target (>=), counting m from 0")
+        if got != expected:
+            check.fail(f"for a target of {target} you found {got} merges; {expected} reach it "
+                       f"({compression(expected):.2f} characters per token)",
+                       "try m = 0, 1, 2, ...: encode with dict(list(merges.items())[:m]) and stop at the first m "
+                       "whose len(text) / len(ids) reaches the target")
+        check.passed(f"{expected} merges reach {target} characters per token")

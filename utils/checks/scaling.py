@@ -87,3 +87,26 @@ def all_reduce_seconds(check, answer):
     got = check.call(answer, 1_000, 1, 1e-4, 1e9, what="all_reduce_seconds(1000, 1, ...)")
     check.close(got, 0.0, "the seconds on a single rank", "one process has nothing to send", atol=1e-12)
     check.passed("latency rounds plus bytes over bandwidth, and nothing for a single rank")
+
+
+@exercise("crossover_numel")
+def crossover_numel(check, answer):
+    """``answer(world_size, latency_s, bytes_per_s)`` -> the float32 tensor size (numbers) at which a ring
+    all-reduce spends as long on bandwidth as on latency, by the model above."""
+    for world, latency, bandwidth in ((2, 1e-4, 1e9), (8, 5e-6, 1e11), (4, 2e-5, 3e9)):
+        got = check.call(answer, world, latency, bandwidth,
+                         what=f"crossover_numel({world}, {latency}, {bandwidth:.0e})")
+        value = check.tensor(got, "your size")
+        if value.numel() != 1:
+            check.fail(f"expected one number, got shape {tuple(value.shape)}",
+                       "return a single size (a float or an int), not one per process or per setting")
+        numel = float(value)
+        latency_part = 2 * (world - 1) * latency
+        bandwidth_part = 2 * (world - 1) / world * 4 * numel / bandwidth
+        if abs(numel - world * latency * bandwidth) < 1e-6 * world * latency * bandwidth:
+            check.fail(f"with {world} processes your size is in bytes, not numbers",
+                       "a float32 number is 4 bytes: the bandwidth term is 2 (K-1)/K x 4N / beta")
+        check.close(torch.tensor(bandwidth_part), torch.tensor(latency_part),
+                    f"with {world} processes, the bandwidth time at your size (against the latency time)",
+                    "set 2(K-1) alpha equal to 2 (K-1)/K x 4N / beta and solve for N", rtol=1e-3, atol=0)
+    check.passed("at N = K alpha beta / 4 numbers, latency and bandwidth cost the same; above it bandwidth rules")
