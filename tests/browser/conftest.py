@@ -7,7 +7,8 @@ page that even tries to load something from elsewhere fails its test.
 
 These tests need Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``,
 ``/usr/bin/chromedriver``) and a built book; without them they skip and say why.
-Set ``BOOK_SCREENSHOTS=/some/folder`` to save a screenshot of every page tested.
+Set ``BOOK_SCREENSHOTS=/some/folder`` to save a screenshot of every page tested, and
+``BOOK_HTML=/some/html`` to test a book built elsewhere than ``_build/html``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from urllib.parse import urlsplit
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
+# BOOK_HTML points the tests at another built book (e.g. a small build of a few pages).
+HTML = Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 NOT_PAGES = {"genindex.html", "search.html", "index.html"}  # index.html only redirects to the intro
@@ -149,3 +151,16 @@ def screenshot(driver, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(Path(folder) / name))
+
+
+@pytest.fixture
+def viewport(driver):
+    """Emulate a screen of a given CSS width (a phone's with ``mobile=True``) for one test; the
+    session's 1280 px window comes back afterwards."""
+
+    def resize(width: int, height: int = 900, mobile: bool = False):
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 3 if mobile else 1, "mobile": mobile})
+
+    yield resize
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -166,3 +166,119 @@ def test_landing_page(driver, site):
     screenshot(driver, "landing.png")
     toc = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "nav.bd-docs-nav a")]
     assert any("/chapters/" in href for href in toc), f"the landing page lists no chapter: {toc}"
+
+
+# ---- Widths: a phone (390 px) and the results page at 1280 px ------------------------------------------
+
+# Every visible element whose visible part (clipped by each ancestor whose overflow-x is not `visible`:
+# a box that scrolls, or one that hides what sticks out) reaches past the viewport's edges, and the
+# page's own width. An element inside a box that scrolls sideways passes as long as the box fits; the
+# theme's layout boxes (the whole article, the main column) do not count as such a box: a reader would
+# scroll the whole text sideways.
+TOO_WIDE = """
+const width = document.documentElement.clientWidth;
+const LAYOUT = '.bd-container, .bd-container__inner, .bd-page-width, .bd-main, .bd-content, ' +
+  '.bd-article-container, .bd-article, main, article';
+const wide = [];
+for (const element of document.body.querySelectorAll('*')) {
+  const style = getComputedStyle(element);
+  if (style.visibility !== 'visible' || style.display === 'none' || style.position === 'fixed') continue;
+  const rect = element.getBoundingClientRect();
+  if (rect.width < 1 || rect.height < 1) continue;
+  // Text that spills out of a box that does not clip it (a long line in a `pre`) counts as part of the box.
+  const spills = style.overflowX === 'visible' ? rect.left + element.scrollWidth : rect.right;
+  let left = rect.left, right = Math.max(rect.right, spills);
+  for (let p = element.parentElement; p && p !== document.body; p = p.parentElement) {
+    if (getComputedStyle(p).overflowX !== 'visible' && !p.matches(LAYOUT)) {
+      const box = p.getBoundingClientRect();
+      left = Math.max(left, box.left);
+      right = Math.min(right, box.right);
+    }
+  }
+  if (right - left < 1) continue;
+  if (right > width + 1 || left < -1) {
+    const classes = typeof element.className === 'string' ? element.className.trim().split(/\\s+/) : [];
+    const name = element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') +
+      classes.filter((c) => c).map((c) => '.' + c).join('');
+    wide.push(`${name} spans ${Math.round(left)}..${Math.round(right)} px: ` +
+      JSON.stringify((element.textContent || '').trim().slice(0, 60)));
+  }
+}
+wide.reverse();  // the innermost culprits first, the boxes they widen after them
+return {width: width, page: document.documentElement.scrollWidth, wide: wide};
+"""
+
+PHONE_WIDTH = 390
+
+
+def phone_pages() -> list[str]:
+    """The landing page, one chapter (the transformer's, if built) and the results page."""
+    from tests.browser.conftest import book_pages, chapter_pages
+
+    pages, chapters = book_pages(), chapter_pages()
+    chosen = ["book/intro.html"]
+    if chapters:
+        chosen.append("chapters/03_transformer.html" if "chapters/03_transformer.html" in chapters else chapters[0])
+    chosen.append("book/results.html")
+    return [p for p in chosen if p in pages] or [None]
+
+
+def measure(driver, site, page: str, width: int, mobile: bool, viewport) -> dict:
+    """Open ``page`` at ``width`` CSS pixels, wait for its math and images, and measure what is too wide."""
+    viewport(width, mobile=mobile)
+    driver.get(urljoin(site, page))
+    inspected = driver.execute_async_script(INSPECT)
+    assert "failure" not in inspected, f"{page}: inspecting the page failed: {inspected.get('failure')}"
+    screenshot(driver, page.replace("/", "_").removesuffix(".html") + f"_{width}px.png")
+    return driver.execute_script(TOO_WIDE)
+
+
+@pytest.mark.parametrize("phone_page", phone_pages(), ids=lambda p: p or "no-pages")
+def test_phone_width_nothing_wider_than_the_screen(driver, site, viewport, phone_page):
+    """At a phone's 390 px the page does not scroll sideways, and nothing sticks out of the screen
+    unless it sits in a box that scrolls sideways by itself (a wide table or a formula)."""
+    require_page(phone_page)
+    found = measure(driver, site, phone_page, PHONE_WIDTH, True, viewport)
+    assert found["width"] == PHONE_WIDTH, f"the emulated phone is {found['width']} px wide, not {PHONE_WIDTH}"
+    assert not found["wide"], (f"{phone_page} at {PHONE_WIDTH} px: elements wider than the screen, outside "
+                               f"any box that scrolls: {found['wide'][:10]}")
+    assert found["page"] <= PHONE_WIDTH, f"{phone_page} at {PHONE_WIDTH} px scrolls sideways: {found['page']} px wide"
+
+
+# Where each held / not held mark of the results page is: its box, and the box of the nearest ancestor
+# that clips or scrolls it (null if none), and the page's width.
+MARKS = """
+const marks = Array.from(document.querySelectorAll('.results-card .results-mark'));
+const clipper = (e) => { for (let p = e.parentElement; p; p = p.parentElement) {
+  if (getComputedStyle(p).overflowX !== 'visible') return p; } return null; };
+return {width: document.documentElement.clientWidth, cards: document.querySelectorAll('.results-card').length,
+  links: Array.from(document.querySelectorAll('.results-card-title a')).map((a) => a.getAttribute('href')),
+  marks: marks.map((m) => { const r = m.getBoundingClientRect(); const c = clipper(m);
+    const b = c ? c.getBoundingClientRect() : null;
+    return {text: m.textContent, left: r.left, right: r.right, clipLeft: b ? b.left : null,
+            clipRight: b ? b.right : null}; })};
+"""
+
+
+@pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
+def test_results_page_marks_are_in_view(driver, site, viewport, width):
+    """On the results page every chapter is a card linked to its chapter, and every promise's held / not
+    held mark is on screen without scrolling sideways, at 1280 px and on a phone."""
+    from tests.browser.conftest import book_pages
+
+    if "book/results.html" not in book_pages():
+        pytest.skip("no results page in the built book")
+    found = measure(driver, site, "book/results.html", width, width < 500, viewport)
+    assert not found["wide"], f"the results page at {width} px has elements wider than the screen: {found['wide']}"
+    marks = driver.execute_script(MARKS)
+    if marks["cards"] == 0:
+        pytest.skip("the results page has no records to show (no chapter was executed for this build)")
+    assert marks["marks"], "the results page has chapter cards but no held / not held mark"
+    assert all(re.match(r"\S held|\S not held|\S not checked|\S recorded", m["text"]) for m in marks["marks"]), (
+        f"unexpected marks: {sorted({m['text'] for m in marks['marks']})}")
+    outside = [m for m in marks["marks"]
+               if m["right"] > marks["width"] + 1 or m["left"] < -1
+               or (m["clipRight"] is not None and (m["right"] > m["clipRight"] + 1 or m["left"] < m["clipLeft"] - 1))]
+    assert not outside, f"at {width} px, marks hidden until one scrolls sideways: {outside[:5]}"
+    assert all(link and "chapters/" in link and link.endswith(".html") for link in marks["links"]), (
+        f"chapter titles on the results page that do not link to their chapter: {marks['links']}")
