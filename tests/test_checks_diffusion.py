@@ -1,5 +1,7 @@
 """The diffusion checkers accept the reference answers and reject wrong ones without raising."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -82,3 +84,32 @@ test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_ans
 def test_stub_prints_not_yet(capsys):
     assert not checks.q_sample(lambda *a: None)
     assert "returned None" in capsys.readouterr().out
+
+
+# The thinking exercises of chapters 6 and 7: the floor of one mode, and PSNR predicted from an RMSE.
+def ref_floor(alpha_bar, std):
+    return alpha_bar * std**2 / (alpha_bar * std**2 + 1 - alpha_bar)
+
+
+def ref_psnr_from_rmse(detail_std, ratio):
+    import math
+
+    return -20 * math.log10(detail_std * ratio)
+
+
+PREDICTIONS = {
+    checks.diffusion.gaussian_floor: (ref_floor, [
+        lambda ab, s: 1 - ref_floor(ab, s),  # the explained part, not what is left
+        lambda ab, s: 1 - ab,  # the noise's share, without the data's spread
+        lambda ab, s: ab * s / (ab * s + 1 - ab),  # std for variance
+        lambda ab, s: ref_floor(ab, s).mean(),  # one number, not one per level
+    ]),
+    checks.diffusion.psnr_from_rmse: (ref_psnr_from_rmse, [
+        lambda s, r: ref_psnr_from_rmse(s, r) / 2,  # 10 log10 of the RMSE: forgot to square
+        lambda s, r: -20 * math.log10(s) + r,  # the ratio added, not multiplied
+        lambda s, r: 20 * math.log10(s * r),  # the sign
+        lambda s, r: -20 * math.log10(s / r),  # divided by the ratio
+    ]),
+}
+test_prediction_reference_passes, test_prediction_wrong_answers_fail, test_prediction_in_float64_passes = \
+    checker_tests(PREDICTIONS)

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 import torch
 
-from tests.checker_cases import assert_passes, assert_rejected
+from tests.checker_cases import checker_tests
 from utils import checks
 
 
@@ -89,6 +89,12 @@ CASES = {
         (lambda x, weight, bias, A, B, alpha: ref_lora_linear(x, weight, bias, A, B, alpha).detach(),
          "no gradient"),
     ]),
+    "lora_weight_count": (lambda n_layer, n_embd, rank: 6 * n_embd * rank * n_layer, [
+        (lambda n_layer, n_embd, rank: 2 * n_embd * rank * n_layer, "counts only the output projection"),
+        (lambda n_layer, n_embd, rank: 8 * n_embd * rank * n_layer, "four square projections"),
+        (lambda n_layer, n_embd, rank: 6 * n_embd * rank, "times the number of blocks"),
+        (lambda n_layer, n_embd, rank: n_layer * 4 * n_embd * n_embd, "per block"),
+    ]),
     "rouge1": (ref_rouge1, [
         (unclipped_rouge1, "clip the counts"),
         (recall_only, "that is the recall"),
@@ -99,9 +105,10 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_reference_passes(name, capsys):
-    assert_passes(getattr(checks, name), CASES[name][0], capsys)
+# Accept the reference (also computed in float64), turn down stubs, raising code and each mistake.
+test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
+    checker_tests({getattr(checks.finetuning, name): (reference, [answer for answer, _ in wrong])
+                   for name, (reference, wrong) in CASES.items()})
 
 
 def test_other_right_answers_pass(capsys):
@@ -112,13 +119,8 @@ def test_other_right_answers_pass(capsys):
     assert capsys.readouterr().out.count("all checks passed") == 3
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_wrong_answers_are_rejected_without_raising(name, capsys):
-    assert_rejected(getattr(checks, name), [answer for answer, _ in CASES[name][1]], capsys)
-
-
 @pytest.mark.parametrize("name, index", [(name, i) for name in CASES for i in range(len(CASES[name][1]))])
 def test_wrong_answers_get_their_own_hint(name, index, capsys):
     answer, hint = CASES[name][1][index]
-    assert not getattr(checks, name)(answer)
+    assert not getattr(checks.finetuning, name)(answer)
     assert hint in capsys.readouterr().out

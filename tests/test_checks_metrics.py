@@ -49,3 +49,15 @@ CASES = {
 
 test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
     checker_tests(CASES)
+
+
+# The thinking exercise: the loss of a fresh model that bets evenly on every token.
+INITIAL = {
+    checks.metrics.initial_loss: (lambda v: (math.log(v), float(v)), [
+        lambda v: (math.log2(v), float(v)),  # bits, not nats
+        lambda v: (1 / v, float(v)),  # a probability, not a loss
+        lambda v: (math.log(v), math.log(v)),  # the perplexity is exp(loss)
+        lambda v: math.log(v),  # not a pair
+    ]),
+}
+test_initial_reference_passes, test_initial_wrong_answers_fail, test_initial_in_float64_passes = checker_tests(INITIAL)

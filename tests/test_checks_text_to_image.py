@@ -85,3 +85,27 @@ CASES = {
 
 test_reference_passes, test_wrong_answers_fail_without_raising, test_a_right_answer_in_float64_passes = \
     checker_tests(CASES)
+
+
+# The thinking exercises: the yardsticks of the two losses, and a guidance strength that helps.
+def fake_accuracy(w):  # a model that guidance helps up to a few units, and harms beyond
+    return 0.2 + 0.1 * w * math.exp(-w / 2) - 0.02 * max(w - 6, 0)
+
+
+YARDSTICKS = {
+    checks.text_to_image.baseline_losses: (lambda x0: (1.0, (x0 - x0.mean(0)).pow(2).mean()), [
+        lambda x0: (1.0, x0.pow(2).mean()),  # predicting zero, not the average picture
+        lambda x0: (1.0, (x0 - x0.mean()).pow(2).mean()),  # one mean over all pixels
+        lambda x0: (0.0, (x0 - x0.mean(0)).pow(2).mean()),  # predicting zero noise costs 1, not 0
+        lambda x0: (1.0, (x0 - x0.mean(0)).pow(2).mean((1, 2, 3))),  # one loss per picture
+    ]),
+    checks.text_to_image.guidance_experiment(fake_accuracy): (lambda: 2.0, [
+        lambda: 0.0,  # no guidance
+        lambda: 15.0,  # far too strong: worse than none
+        lambda: -1.0,  # away from the caption
+        lambda: "2",  # not a number
+        lambda: float("nan"),
+    ]),
+}
+test_yardstick_reference_passes, test_yardstick_wrong_answers_fail, test_yardstick_in_float64_passes = \
+    checker_tests(YARDSTICKS)

@@ -98,7 +98,8 @@ def _number(check, value, what: str, hint: str | None = None) -> torch.Tensor:
     """The reader's result as one float64 number, or a failure that says it is not one."""
     value = check.tensor(value, what)
     if value.numel() != 1:
-        check.fail(f"{what} should be one number, got shape {tuple(value.shape)}", hint)
+        check.fail(f"{what} should be one number, got shape {tuple(value.shape)}",
+                   hint or "reduce to one number (a mean or a sum over every element), and return it")
     return value.reshape(())
 
 
@@ -154,3 +155,46 @@ def psnr(check, answer):
                 "PSNR = 10 * log10(1 / MSE), with the MSE over all pixels (the peak value is 1); "
                 "a log10 of the RMSE would need 20, not 10")
     check.passed("PSNR of a noisy set of pictures is right")
+
+
+@exercise("gaussian_floor")
+def gaussian_floor(check, answer):
+    """``answer(alpha_bar, std)`` -> the least possible noise-prediction loss per coordinate at each level, for
+    data N(mu, std^2 I): alpha_bar std^2 / (alpha_bar std^2 + 1 - alpha_bar)."""
+    alpha_bar = torch.tensor([0.9995, 0.99, 0.9, 0.5, 0.1, 1e-4], dtype=torch.float64)
+    for std in (0.02, 1.0, 0.3):
+        expected = alpha_bar * std**2 / (alpha_bar * std**2 + 1 - alpha_bar)
+        got = check.call(answer, alpha_bar, std, what=f"gaussian_floor(alpha_bar, std={std})")
+        got = check.tensor(got, "the floors")
+        if got.shape == expected.shape and torch.allclose(got, 1 - expected, atol=1e-6):
+            check.fail(f"for std = {std} you return the part of the noise that x_t gives away",
+                       "the floor is what is left: 1 minus the explained share b^2 / v")
+        if got.shape == expected.shape and torch.allclose(got, 1 - alpha_bar, atol=1e-6):
+            check.fail("the floor does not depend on std", "the data's own spread s^2 is what hides the noise at "
+                       "small t: v = alpha_bar s^2 + (1 - alpha_bar) is x_t's variance per coordinate")
+        check.close(got, expected, f"the floors for std = {std}",
+                    "with a = sqrt(alpha_bar), b = sqrt(1 - alpha_bar): v = a^2 s^2 + b^2 and the floor is "
+                    "1 - b^2 / v; use s^2, the variance, not s")
+    check.passed("right at six noise levels for data of standard deviation 0.02, 0.3 and 1")
+    check.passed("at t = 0 the floor of the ring's modes is near 1/2, at the last step near 0: small steps are hard")
+
+
+@exercise("psnr_from_rmse")
+def psnr_from_rmse(check, answer):
+    """``answer(detail_std, ratio)`` -> the PSNR (dB) of a method whose RMSE is ``ratio`` times bicubic's, where
+    bicubic's error is the detail, of standard deviation ``detail_std`` (and mean zero), for pixels in [0, 1]."""
+    import math
+
+    cases = [(0.05, 1.0), (0.05, 0.5), (0.1, 0.8), (0.02, 2.0)]
+    for detail_std, ratio in cases:
+        got = check.call(answer, detail_std, ratio, what=f"psnr_from_rmse({detail_std}, {ratio})")
+        value = _number(check, got, "the PSNR", "return one number, in dB")
+        expected = -20 * math.log10(detail_std * ratio)
+        if abs(value.item() - expected / 2) < 1e-6:
+            check.fail(f"psnr_from_rmse({detail_std}, {ratio}) is half the right value",
+                       "PSNR = 10 log10(1 / MSE), and the MSE is the RMSE squared: 20 log10(1 / RMSE)")
+        check.close(value, torch.tensor(expected, dtype=torch.float64), f"the PSNR for std {detail_std}, ratio {ratio}",
+                    "bicubic's MSE is the detail's variance, detail_std ** 2; the method's RMSE is ratio * detail_std; "
+                    "PSNR = 10 log10(1 / MSE)")
+    check.passed("right for four detail sizes and ratios")
+    check.passed(f"halving the RMSE adds 20 log10(2) = {20 * math.log10(2):.2f} dB, whatever the starting error")

@@ -199,3 +199,41 @@ def rouge1(check, answer):
         check.fail(message, pair_hint or "overlap = the shared words, counts clipped; P = overlap / hypothesis "
                                          "tokens, R = overlap / reference tokens; F = 2 P R / (P + R)")
     check.passed("the same F-measure as the rouge-score package: clipped counts, case and punctuation ignored")
+
+
+def _adapter_count(n_layer: int, n_embd: int, rank: int) -> int:
+    """The adapters' weights that utils.lora.add_lora adds to a GPT of this shape, counted on a real model."""
+    from ..gpt import GPT, GPTConfig
+    from ..lora import add_lora
+
+    model = add_lora(GPT(GPTConfig(vocab_size=16, block_size=8, n_layer=n_layer, n_head=2, n_embd=n_embd)), rank=rank)
+    return sum(p.numel() for name, p in model.named_parameters() if name.endswith((".A", ".B")))
+
+
+@exercise("lora_weight_count")
+def lora_weight_count(check, answer):
+    """``answer(n_layer, n_embd, rank)`` -> how many weights add_lora's adapters hold in a GPT of that shape
+    (the query-key-value projection, n_embd -> 3 n_embd, and the output projection, n_embd -> n_embd, of
+    every block, each getting A (rank, d_in) and B (d_out, rank))."""
+    for n_layer, n_embd, rank in ((2, 64, 16), (4, 32, 4), (1, 8, 2)):
+        got = check.call(answer, n_layer, n_embd, rank, what=f"lora_weight_count({n_layer}, {n_embd}, {rank})")
+        value = check.tensor(got, "the count")
+        if value.numel() != 1:
+            check.fail("the count should be one number", "return an int")
+        value, expected = round(value.item()), _adapter_count(n_layer, n_embd, rank)
+        if value == expected // 3:
+            check.fail(f"{value:,} counts only the output projection", "the query-key-value projection is "
+                       "adapted too: it maps n_embd to 3 n_embd, so its A is (r, n_embd) and its B (3 n_embd, r)")
+        if value == 4 * expected // 3 and value != expected:
+            check.fail(f"{value:,} adapts four square projections", "the GPT computes q, k and v with *one* linear "
+                       "layer, n_embd -> 3 n_embd, so it has one A (r, n_embd) and one B (3 n_embd, r)")
+        if value != expected:
+            check.fail(f"lora_weight_count({n_layer}, {n_embd}, {rank}) is {value:,}, expected {expected:,}",
+                       "per block: A and B of the qkv projection, r * n_embd + 3 n_embd * r, plus those of the "
+                       "output projection, r * n_embd + n_embd * r; times the number of blocks")
+    check.passed("right for three shapes, counted on real GPTs with add_lora")
+    from ..gpt import GPT, GPTConfig
+
+    full = sum(p.numel() for p in GPT(GPTConfig(vocab_size=512, block_size=128)).parameters())
+    check.passed(f"rank 16 on the chapter's 2 x 64 GPT: {_adapter_count(2, 64, 16):,} adapter weights, "
+                 f"{_adapter_count(2, 64, 16) / full:.0%} of its {full:,} weights")

@@ -19,7 +19,9 @@ def _number(check, value, what: str) -> float:
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        check.fail(f"{what} should be one number, got {type(value).__name__}")
+        check.fail(f"{what} should be one number, got {type(value).__name__}"
+                   f"{f' of shape {tuple(value.shape)}' if hasattr(value, 'shape') else ''}",
+                   "return a float (or a one-element tensor): reduce what you computed to a single value")
     return float(value)
 
 
@@ -121,3 +123,25 @@ def gaussian_frechet(check, answer):
     if abs(got) > 1e-6:
         check.fail(f"a Gaussian's distance to itself should be 0, got {got:.3g}")
     check.passed("a Gaussian is at distance 0 from itself")
+
+
+@exercise("initial_loss")
+def initial_loss(check, answer):
+    """``answer(vocab_size)`` -> (loss in nats, perplexity) of a model that bets evenly on every token."""
+    for vocab in (30, 2, 512):
+        result = check.call(answer, vocab, what=f"initial_loss({vocab})")
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            check.fail(f"initial_loss({vocab}) should return a pair, got {type(result).__name__}",
+                       "return loss, perplexity")
+        loss, ppl = _number(check, result[0], "the loss"), _number(check, result[1], "the perplexity")
+        if math.isclose(loss, math.log2(vocab), rel_tol=1e-6) and not math.isclose(loss, math.log(vocab)):
+            check.fail(f"the loss for {vocab} tokens is in bits", "the loss is in nats: the natural log, math.log")
+        if abs(loss - 1 / vocab) < 1e-9:
+            check.fail("you returned the probability of one token, not its loss", "the loss is -log(1 / V)")
+        if not math.isclose(loss, math.log(vocab), rel_tol=1e-6):
+            check.fail(f"initial_loss({vocab})'s loss is {loss:.4f}, expected {math.log(vocab):.4f}",
+                       "every token gets probability 1 / V, so each costs -log(1 / V) = log V nats")
+        if not math.isclose(ppl, vocab, rel_tol=1e-6):
+            check.fail(f"initial_loss({vocab})'s perplexity is {ppl:.4f}, expected {vocab}",
+                       "perplexity = exp(loss): a model unsure among V equal choices has perplexity V")
+    check.passed("a uniform bet over V tokens costs log V nats per token, perplexity V")

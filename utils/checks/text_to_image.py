@@ -29,7 +29,8 @@ def drop_captions(check, answer):
         check.fail("your function changed the ids it was given", "build a new tensor (torch.where) instead of "
                    "assigning into ids: the training data must stay as it was")
     if got.shape != ids.shape:
-        check.fail(f"the result has shape {tuple(got.shape)}, expected {tuple(ids.shape)}")
+        check.fail(f"the result has shape {tuple(got.shape)}, expected {tuple(ids.shape)}",
+                   "keep every caption's row: replace whole rows of ids with null (torch.where with a (B, 1) mask)")
     kept, dropped = (got == ids).all(1), (got == null).all(1)
     if not (kept | dropped).all():
         check.fail("some rows are neither the caption nor null: words were dropped one by one",
@@ -175,3 +176,59 @@ def mean_pairwise_distance(check, answer):
                 "the mean distance of five pictures", "flatten each picture (flatten(1)), then average the "
                 "Euclidean distance (not its square) over all pairs")
     check.passed("the mean distance over all pairs of flattened pictures")
+
+
+@exercise("baseline_losses")
+def baseline_losses(check, answer):
+    """``answer(x0)`` -> (the noise-prediction loss of always predicting zero, the picture-prediction loss of
+    always predicting the average picture), for training pictures ``x0`` (N, C, H, W) and mean-squared losses."""
+    gen = torch.Generator().manual_seed(7)
+    for shape in ((50, 3, 4, 4), (20, 1, 2, 3)):
+        x0 = torch.rand(shape, generator=gen) * 2 - 1
+        x0[:, 0] += 0.5  # a mean picture that is not zero, and differs between pixels
+        result = check.call(answer, x0, what=f"baseline_losses(x0 of shape {shape})")
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            check.fail(f"baseline_losses should return a pair, got {type(result).__name__}", "return eps_loss, x0_loss")
+        eps_loss, x0_loss = (check.tensor(v, what) for v, what in zip(result, ("the noise loss", "the picture loss")))
+        if eps_loss.numel() != 1 or x0_loss.numel() != 1:
+            check.fail("each loss should be one number", "average over every pixel of every picture")
+        eps_loss, x0_loss = eps_loss.item(), x0_loss.item()
+        if not math.isclose(eps_loss, 1.0, rel_tol=1e-6):
+            check.fail(f"the noise loss of predicting zero is {eps_loss:.4f}",
+                       "the noise is standard normal: the mean of its square, whatever the pictures, is 1")
+        expected = (x0 - x0.mean(0)).pow(2).mean().item()
+        if math.isclose(x0_loss, x0.pow(2).mean().item(), rel_tol=1e-6):
+            check.fail("that is the loss of predicting an all-zero (mid-grey) picture",
+                       "the best constant prediction is the average picture, x0.mean(0): its loss is the variance")
+        if math.isclose(x0_loss, (x0 - x0.mean()).pow(2).mean().item(), rel_tol=1e-6):
+            check.fail("you subtracted one mean over all pixels", "the average *picture* has its own mean at every "
+                       "pixel and channel: x0.mean(0), of shape (C, H, W)")
+        if not math.isclose(x0_loss, expected, rel_tol=1e-4):
+            check.fail(f"the picture loss is {x0_loss:.4f}, expected {expected:.4f}",
+                       "average (x0 - x0.mean(0)) ** 2 over every pixel of every picture")
+    check.passed("predicting zero noise costs 1; predicting the average picture costs the pixels' variance")
+
+
+def guidance_experiment(accuracy_at):
+    """A checker for the experiment 'find a guidance strength that helps': ``accuracy_at(w)`` measures the model's
+    caption accuracy at strength ``w`` (the notebook's measurement, on its fixed captions and noise)."""
+
+    @exercise("a guidance strength that helps")
+    def guidance_strength(check, answer):
+        """``answer()`` -> a strength w > 0 at which the model draws more captions right than at w = 0."""
+        w = check.call(answer, what="chosen_strength()")
+        if isinstance(w, torch.Tensor) and w.numel() == 1:
+            w = w.item()
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+            check.fail(f"chosen_strength() should return a number, got {w!r}", "return a float such as 1.5")
+        if not 0 < w <= 20:
+            check.fail(f"w = {w:g} is not a strength from just above 0 to 20",
+                       "w = 0 is no guidance, the model alone; a negative w pushes away from the caption")
+        base, got = accuracy_at(0.0), accuracy_at(float(w))
+        if not got > base:
+            check.fail(f"at w = {w:g} the model draws {got:.3f} of the captions right, no more than {base:.3f} "
+                       "at w = 0", "a very small w changes little; a very large one overshoots the colours; "
+                       "try a few units")
+        check.passed(f"at w = {w:g} the model draws {got:.3f} of the captions right, against {base:.3f} at w = 0")
+
+    return guidance_strength
