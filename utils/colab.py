@@ -15,7 +15,7 @@ import sys
 
 from .paths import ROOT
 
-COLAB_PACKAGES = ("sacrebleu", "rouge-score")  # what the chapters import that Colab does not ship
+COLAB_PACKAGES = ("sacrebleu", "rouge-score", "myst-nb")  # what the chapters import that Colab lacks
 TEMPLATE = '''# Setup: make the shared package `utils` importable. On Colab, first fetch the book's repository and
 # the packages Colab lacks. (Every chapter starts with this cell, written by `python -m utils.colab`.)
 import sys
