@@ -806,6 +806,12 @@ M(U + "unet.UNet.forward", "shape", lambda: TINY_UNET(X_T.repeat(1, 3, 1, 1), T4
 M(U + "validate.pixel_range", "none", lambda: validate.pixel_range(None), "images", "NoneType")
 M(U + "validate.pixel_range", "type", lambda: validate.pixel_range([0.0, 1.0]), "images", "list")
 M(U + "validate.pixel_range", "shape", lambda: validate.pixel_range(torch.zeros(0, 3)), "images", "empty")
+M(U + "validate.check_id_lists", "none", lambda: validate.check_id_lists(None, "prompts", "[ids]"), "prompts",
+  "list of lists", "NoneType")
+M(U + "validate.check_id_lists", "type", lambda: validate.check_id_lists(torch.tensor([[1, 2]]), "rows", "[ids]"),
+  "rows", "list of lists", "Tensor")
+M(U + "validate.check_id_lists", "shape", lambda: validate.check_id_lists([[1], 2], "rows", "write [ids]"),
+  "rows[1]", "write [ids]")
 M(U + "validate.check_pictures", "none", lambda: validate.check_pictures(None), "images", "NoneType")
 M(U + "validate.check_pictures", "range", lambda: validate.check_pictures(FACES * 255), "images", "0..255", "/ 255")
 M(U + "validate.check_pictures", "shape", lambda: validate.check_pictures(FACES, channels=1), "images",

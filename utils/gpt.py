@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .validate import check_int, check_number, describe
+from .validate import check_id_lists, check_int, check_number, describe
 
 
 @dataclass
@@ -340,12 +340,7 @@ def complete(model: GPT, prompts: list[list[int]], max_new_tokens: int, stop_tok
     """
     if not isinstance(model, GPT):
         raise TypeError(f"model must be a GPT, got {describe(model)}")
-    if isinstance(prompts, (str, torch.Tensor)) or not isinstance(prompts, (list, tuple)):
-        raise TypeError(f"prompts must be a list of lists of token ids, got {describe(prompts)}")
-    flat = [i for i, p in enumerate(prompts) if not isinstance(p, (list, tuple))]
-    if flat:
-        raise TypeError(f"prompts must be a list of lists of token ids, but prompts[{flat[0]}] is "
-                        f"{describe(prompts[flat[0]])} ({prompts[flat[0]]!r}): for one prompt write [ids]")
+    check_id_lists(prompts, "prompts", "for one prompt write [ids]")
     check_int(max_new_tokens, "max_new_tokens", 0)
     check_int(batch_size, "batch_size", 1)
     device = next(model.parameters()).device

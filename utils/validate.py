@@ -93,6 +93,16 @@ def check_callable(fn, name: str, what: str = "a function") -> None:
         raise TypeError(f"{name} must be {what}, got {describe(fn)}")
 
 
+def check_id_lists(value, name: str, one: str) -> None:
+    """Refuse anything but a list of lists of token ids, naming ``name``; ``one`` says how to pass a single one."""
+    if isinstance(value, (str, torch.Tensor)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of lists of token ids, got {describe(value)}")
+    flat = [i for i, ids in enumerate(value) if not isinstance(ids, (list, tuple))]
+    if flat:
+        raise TypeError(f"{name} must be a list of lists of token ids, but {name}[{flat[0]}] is "
+                        f"{describe(value[flat[0]])}: {one}")
+
+
 def pixel_range(images) -> str:
     """Which usual range the values of ``images`` look like they are in: ``"uint8"`` (by dtype), else, by
     their smallest and largest value, ``"[0, 1]"``, ``"[-1, 1]"`` or ``"0..255"`` (the first that holds them,

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..validate import check_callable, check_int, describe
+from ..validate import check_callable, check_id_lists, check_int, describe
 
 STORY_START = "Once upon a time in a faraway land, there was a"
 END = "\n"  # the end-of-story mark, counted as one character
@@ -276,12 +276,7 @@ def token_rows(sequences: list[list[int]], block_size: int, what: str = "sequenc
     """Token sequences as next-token rows ``(x, y, lengths)``: ``x[i]`` is sequence ``i`` without its
     last token, ``y[i]`` without its first, both padded to ``block_size`` (``x`` with 0, ``y`` with -1)."""
     check_int(block_size, "block_size", 2)
-    if isinstance(sequences, (str, torch.Tensor)) or not isinstance(sequences, (list, tuple)):
-        raise TypeError(f"sequences must be a list of lists of token ids, got {describe(sequences)}")
-    flat = [i for i, ids in enumerate(sequences) if not isinstance(ids, (list, tuple))]
-    if flat:
-        raise TypeError(f"sequences must be a list of lists of token ids, but sequences[{flat[0]}] is "
-                        f"{describe(sequences[flat[0]])}: wrap one sequence in a list, [ids]")
+    check_id_lists(sequences, "sequences", "wrap one sequence in a list, [ids]")
     x = torch.zeros(len(sequences), block_size, dtype=torch.long)
     y = torch.full((len(sequences), block_size), -1, dtype=torch.long)
     lengths = torch.zeros(len(sequences), dtype=torch.long)
