@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Progress bars are for people at a keyboard; executed notebooks in the book stay clean.
 RUN := TQDM_DISABLE=1 MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: book test smoke bench lab setup clean gpu-check
+.PHONY: book test smoke bench lab setup clean gpu-check mutation
 
 setup: $(STAMP)
 
@@ -60,6 +60,15 @@ bench: $(STAMP)
 	rm -rf _build/records
 	$(RUN) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=900 -q chapters
 	$(BIN)/python -m utils.record
+
+# Mutation testing of the core modules (not part of make test: minutes per module): mutmut changes one operator,
+# constant or argument at a time and runs the module's own tests (tests/mutation.py says which); prints each
+# module's score, killed / (killed + survived), and the surviving mutants, leaving out the equivalent ones listed
+# in tests/mutation_equivalent.txt. One module or a few: make mutation MODULES="diffusion metrics".
+MODULES ?=
+mutation: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install --quiet mutmut==3.3.1
+	$(RUN) $(BIN)/python -m tests.mutation $(MODULES)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

@@ -8,6 +8,8 @@ def test_get_device_follows_what_torch_finds(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert device.get_device().type == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert device.get_device().type == "mps"
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert device.get_device().type == "cpu"
 

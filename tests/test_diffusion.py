@@ -65,27 +65,174 @@ def test_q_sample_in_one_step_equals_the_chain_of_small_steps():
     assert cov(x) == pytest.approx(cov(direct), abs=0.02)
 
 
-def test_ddpm_loss_is_zero_for_an_oracle_and_about_one_for_zero():
-    schedule = D.cosine_schedule(20)
-    x0 = torch.randn(64, 1, 4, 4)
-    gen = torch.Generator().manual_seed(3)
-    zero = D.ddpm_loss(lambda x, t: torch.zeros_like(x), x0, schedule, generator=gen)
-    assert 0.8 < zero.item() < 1.2
+# Data from a Gaussian, x0 ~ N(MU, S^2) in each of two dimensions, has a closed-form ideal denoiser:
+# x_t ~ N(sqrt(ab) MU, V) with V = ab S^2 + 1 - ab, and the best noise prediction is
+# E[eps | x_t] = sqrt(1 - ab) (x_t - sqrt(ab) MU) / V. A sampler fed this oracle must draw from N(MU, S^2).
+# Unlike a point mass (whose ideal denoiser returns the point from any input, so every intermediate step may be
+# wrong), the spread of the samples depends on every step's mean and noise.
+MU, S = torch.tensor([0.6, -1.0]), torch.tensor([0.5, 1.5])
 
 
-def test_samplers_recover_a_point_mass_with_the_exact_denoiser():
-    # For data that is always c, the optimal noise prediction is (x_t - sqrt(ab) c) / sqrt(1 - ab).
-    schedule, c = D.cosine_schedule(100), torch.tensor([0.7, -1.2])
+def gaussian_oracle(schedule, target="eps"):
     ab = schedule.alpha_bar
 
-    def oracle(x, t):
+    def predict(x, t):
         a = ab[t].view(-1, 1)
-        return (x - a.sqrt() * c) / (1 - a).sqrt()
+        v = a * S**2 + 1 - a
+        if target == "x0":  # E[x0 | x_t]
+            return MU + a.sqrt() * S**2 * (x - a.sqrt() * MU) / v
+        return (1 - a).sqrt() * (x - a.sqrt() * MU) / v
 
+    return predict
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim eta 0", "ddim eta 1"])
+def test_samplers_draw_a_gaussian_with_its_exact_denoiser(sampler):
+    # 10000 draws: the sample mean is off by about S / 100 (at most 0.015), the sample variance by 1.4 % of S^2.
+    # What the samplers themselves miss, with T = 1000 and these steps, is below 2.5 % of the variance (DDIM at
+    # 100 steps: 2.3 %; ancestral sampling's beta_tilde variance: 1.4 %), so 6 % leaves room for chance and
+    # nothing for a bug. Tried by hand: ddpm_sample without its posterior noise (x = mean at every step) draws
+    # a variance of 1e-9 S^2, and so does DDIM at eta = 1 without its fresh noise; with x_t's weight sqrt(1 - beta_t)
+    # left out of the posterior mean, the mean is off by 0.2 and 1.7 and the variance is 4.5 and 27 S^2; DDIM
+    # jumping to its own level instead of the next one draws a mean near 0. Smaller slips (beta_t for beta_tilde_t)
+    # move these statistics by under 1 % at T = 1000: test_each_sampler_step_is_the_papers_formula catches those.
+    schedule = D.cosine_schedule(1000)
+    oracle, gen = gaussian_oracle(schedule), torch.Generator().manual_seed(0)
+    shape = (10000, 2)
+    if sampler == "ddpm":
+        x = D.ddpm_sample(oracle, shape, schedule, generator=gen)
+    else:
+        eta = 0.0 if sampler == "ddim eta 0" else 1.0
+        x = D.ddim_sample(oracle, shape, schedule, 100 if eta == 0 else 250, generator=gen, eta=eta)
+    assert torch.allclose(x.mean(0), MU, atol=0.05), x.mean(0)
+    assert torch.allclose(x.var(0) / S**2, torch.ones(2), atol=0.06), x.var(0) / S**2
+
+
+def test_each_sampler_step_is_the_papers_formula():
+    # The statistics above cannot see a small change of one coefficient at T = 1000 (beta_t for beta_tilde_t,
+    # or sqrt(ab_t) for sqrt(ab_prev), move the variance by under 1 %); three steps replayed by hand with the
+    # same noise draws can. Ho et al. (2020), eq. 7: x_{t-1} = sqrt(ab_prev) beta_t / (1 - ab_t) x0
+    # + sqrt(alpha_t) (1 - ab_prev) / (1 - ab_t) x_t + sqrt(beta_tilde_t) z, beta_tilde_t = (1 - ab_prev) /
+    # (1 - ab_t) beta_t. Song et al. (2021), eq. 12 and 16: x_prev = sqrt(ab_prev) x0 + sqrt(1 - ab_prev -
+    # sigma^2) eps + sigma z with sigma = eta sqrt((1 - ab_prev) / (1 - ab_t)) sqrt(1 - ab_t / ab_prev).
+    schedule = D.linear_schedule(3, 0.1, 0.5)
+    ab = schedule.alpha_bar.double().tolist()
+    model = lambda x, t: 0.5 * x + 0.1 * t.view(-1, 1)  # any fixed denoiser that depends on x and t
+    shape = (5, 2)
+
+    def replay(step_to, eta=None, steps=(2, 1, 0)):
+        gen = torch.Generator().manual_seed(4)
+        x = torch.randn(shape, generator=gen).double()
+        for i, step in enumerate(steps):
+            eps = model(x, torch.full((5,), step)).double()
+            ab_t, ab_prev = ab[step], (ab[steps[i + 1]] if i + 1 < len(steps) else 1.0)
+            x0 = (x - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)
+            x = step_to(x, x0, eps, ab_t, ab_prev, gen, last=i + 1 == len(steps))
+        return x
+
+    def ancestral(x, x0, eps, ab_t, ab_prev, gen, last):
+        beta = 1 - ab_t / ab_prev
+        mean = math.sqrt(ab_prev) * beta / (1 - ab_t) * x0 + math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab_t) * x
+        return mean if last else mean + math.sqrt((1 - ab_prev) / (1 - ab_t) * beta) * torch.randn(shape, generator=gen)
+
+    def ddim(eta):
+        def step_to(x, x0, eps, ab_t, ab_prev, gen, last):
+            sigma = eta * math.sqrt((1 - ab_prev) / (1 - ab_t) * (1 - ab_t / ab_prev))
+            x = math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev - sigma**2) * eps
+            return x + sigma * torch.randn(shape, generator=gen) if sigma > 0 else x
+        return step_to
+
+    sample = D.ddpm_sample(model, shape, schedule, generator=torch.Generator().manual_seed(4))
+    assert torch.allclose(sample.double(), replay(ancestral), atol=1e-5)
+    for eta in (0.0, 0.5, 1.0):
+        sample = D.ddim_sample(model, shape, schedule, 3, generator=torch.Generator().manual_seed(4), eta=eta)
+        assert torch.allclose(sample.double(), replay(ddim(eta)), atol=1e-5), eta
+    schedule = D.linear_schedule(5, 0.1, 0.5)  # two of five steps: DDIM jumps from step 4 to step 2, then to 0
+    ab = schedule.alpha_bar.double().tolist()
+    sample = D.ddim_sample(model, shape, schedule, 3, generator=torch.Generator().manual_seed(4), eta=1.0)
+    assert torch.allclose(sample.double(), replay(ddim(1.0), steps=(4, 2, 0)), atol=1e-5)
+
+
+def test_the_samplers_x0_clip_bounds_every_step():
+    # Clipped to (-0.2, 0.2), the x0 estimates of the last step lie inside it, so the samples do too; unclipped,
+    # the same seed draws from N(MU, S^2), far outside.
+    schedule = D.cosine_schedule(50)
+    oracle = gaussian_oracle(schedule)
+    for clip in ((-0.2, 0.2), [-0.2, 0.2]):
+        for draw in (lambda g, c: D.ddpm_sample(oracle, (500, 2), schedule, generator=g, clip=c),
+                     lambda g, c: D.ddim_sample(oracle, (500, 2), schedule, 10, generator=g, clip=c),
+                     lambda g, c: D.ddim_sample(oracle, (500, 2), schedule, 10, generator=g, clip=c, eta=1.0)):
+            x = draw(torch.Generator().manual_seed(0), clip)
+            assert x.abs().max() <= 0.2 + 1e-5 and x.std() > 0.05
+    assert D.ddim_sample(oracle, (500, 2), schedule, 10, generator=torch.Generator().manual_seed(0)).abs().max() > 1
+
+
+def test_the_loss_of_the_ideal_predictor_on_gaussian_data():
+    # Per number, the ideal noise prediction leaves E[Var(eps | x_t)] = 1 - Cov(eps, x_t)^2 / Var(x_t)
+    # = 1 - (1 - ab) / V = ab S^2 / V, averaged over the uniform step t and the two dimensions. The ideal picture
+    # prediction E[x0 | x_t] leaves Var(x0 | x_t) = S^2 (1 - ab) / V. The zero predictor leaves E[eps^2] = 1.
+    schedule = D.cosine_schedule(100)
+    a = schedule.alpha_bar.double().view(-1, 1)
+    v = a * S.double() ** 2 + 1 - a
+    expected_eps = (a * S.double() ** 2 / v).mean().item()
+    expected_x0 = (S.double() ** 2 * (1 - a) / v).mean().item()
     gen = torch.Generator().manual_seed(0)
-    for sample in (D.ddpm_sample(oracle, (50, 2), schedule, generator=gen),
-                   D.ddim_sample(oracle, (50, 2), schedule, 10, generator=gen)):
-        assert torch.allclose(sample, c.expand(50, 2), atol=1e-3)
+    x0 = MU + S * torch.randn(40000, 2, generator=gen)
+    eps_loss = D.ddpm_loss(gaussian_oracle(schedule), x0, schedule, generator=gen).item()
+    x0_loss = D.ddpm_loss(gaussian_oracle(schedule, "x0"), x0, schedule, generator=gen, target="x0").item()
+    zero_loss = D.ddpm_loss(lambda x, t: torch.zeros_like(x), x0, schedule, generator=gen).item()
+    assert 0.3 < expected_eps < 0.7 and 0.2 < expected_x0 < 0.7  # far enough apart to tell the targets apart
+    assert eps_loss == pytest.approx(expected_eps, abs=0.02)
+    assert x0_loss == pytest.approx(expected_x0, abs=0.02)
+    assert zero_loss == pytest.approx(1.0, abs=0.02)
+
+
+def test_ddim_rejects_bad_eta():
+    with pytest.raises(ValueError, match="eta"):
+        D.ddim_sample(lambda x, t: x, (2, 2), D.cosine_schedule(10), 5, eta=2.0)
+
+
+def test_ddim_step_with_clip_reuses_the_noise_of_the_clipped_picture():
+    ab, ab_prev = 0.36, 0.64
+    x_t, eps = torch.tensor([[1.5, -0.3]]), torch.tensor([[-0.5, 0.25]])
+    x0 = (x_t - 0.8 * eps) / 0.6  # predict_x0: (2.5+2/3, -0.5+... ) -> [3.1667, -0.8333]
+    assert torch.allclose(D.predict_x0(x_t, eps, ab), x0)
+    assert torch.allclose(D.ddim_step(x_t, eps, ab, ab_prev), 0.8 * x0 + 0.6 * eps)
+    clipped = x0.clamp(-1, 1)  # [1, -0.8333]: the first number is clipped, the second is not
+    eps_again = (x_t - 0.6 * clipped) / 0.8
+    expected = 0.8 * clipped + 0.6 * eps_again
+    assert torch.allclose(D.ddim_step(x_t, eps, ab, ab_prev, clip=(-1.0, 1.0)), expected)
+    # The same with alpha_bar given as (B, 1) tensors, as the samplers of a batch at mixed steps would.
+    ab_t, ab_p = torch.full((1, 1), ab), torch.full((1, 1), ab_prev)
+    assert torch.allclose(D.ddim_step(x_t, eps, ab_t, ab_p, clip=(-1.0, 1.0)), expected)
+    assert torch.allclose(D.ddim_step(x_t, eps, ab_t, ab_p), 0.8 * x0 + 0.6 * eps)
+
+
+def test_predict_x0_and_noise_from_x0_invert_the_forward_process():
+    x0, eps = torch.tensor([[0.5, -1.0]]), torch.tensor([[2.0, 0.5]])
+    for ab in (0.25, torch.full((1, 1), 0.25)):
+        x_t = 0.5 * x0 + math.sqrt(0.75) * eps
+        assert torch.allclose(D.predict_x0(x_t, eps, ab), x0, atol=1e-6)
+        assert torch.allclose(D.noise_from_x0(x_t, x0, ab), eps, atol=1e-6)
+    assert torch.allclose(D.predict_x0(x0, eps, 1.0), x0)  # level one: no noise in x_t
+
+
+def test_noise_from_x0_wrapper_gives_the_noise_at_each_rows_step():
+    schedule = D.cosine_schedule(20)
+    gen = torch.Generator().manual_seed(2)
+    images, noise = torch.randn(4, 1, 2, 2, generator=gen), torch.randn(4, 1, 2, 2, generator=gen)
+    t = torch.tensor([0, 7, 13, 19])
+    x_t = D.q_sample(images, t, noise, schedule)
+    seen = {}
+
+    def net(x, t_, label=None):
+        assert torch.equal(t_, t)  # the wrapper hands the network the steps it was given
+        seen["label"] = label
+        return images
+
+    wrapped = D.NoiseFromX0(net, schedule)
+    assert torch.allclose(wrapped(x_t, t, label="cat"), noise, atol=1e-4) and seen["label"] == "cat"
+    assert torch.allclose(wrapped(x_t, t, "dog"), noise, atol=1e-4) and seen["label"] == "dog"
 
 
 def test_ddim_step_to_level_one_returns_x0_and_keeps_shapes():
@@ -96,18 +243,11 @@ def test_ddim_step_to_level_one_returns_x0_and_keeps_shapes():
     assert D.ddim_timesteps(D.cosine_schedule(10), 10) == list(range(9, -1, -1))
 
 
-def test_ddim_with_eta_one_also_recovers_a_point_mass_and_rejects_bad_eta():
-    schedule, c = D.cosine_schedule(50), torch.tensor([0.2, 0.4])
-    ab = schedule.alpha_bar
-
-    def oracle(x, t):
-        a = ab[t].view(-1, 1)
-        return (x - a.sqrt() * c) / (1 - a).sqrt()
-
-    sample = D.ddim_sample(oracle, (20, 2), schedule, 10, generator=torch.Generator().manual_seed(0), eta=1.0)
-    assert torch.allclose(sample, c.expand(20, 2), atol=1e-3)
-    with pytest.raises(ValueError, match="eta"):
-        D.ddim_sample(oracle, (2, 2), schedule, 5, eta=2.0)
+def test_ddim_timesteps_spread_evenly_from_the_noisiest():
+    assert D.ddim_timesteps(D.cosine_schedule(10), 4) == [9, 6, 3, 0]
+    assert D.ddim_timesteps(D.cosine_schedule(10), 1) == [9]
+    assert D.ddim_timesteps(D.cosine_schedule(1000), 3) == [999, 500, 0]
+    assert D.ddim_timesteps(D.cosine_schedule(7), 7) == [6, 5, 4, 3, 2, 1, 0]
 
 
 def test_x0_target_and_its_noise_wrapper():
@@ -147,3 +287,128 @@ def test_train_ddpm_returns_a_seeded_average_of_the_weights():
     assert all(not p.requires_grad for p in ema.parameters())
     assert all(torch.equal(a, b) for a, b in zip(ema.parameters(), ema_again.parameters()))
     assert any(not torch.equal(a, b) for a, b in zip(ema.parameters(), model.parameters()))
+
+
+def test_the_inverse_formulas_keep_float64_precision():
+    # A number for alpha_bar must enter the arithmetic in x_t's dtype: in float32, 0.36 is off by 1e-8.
+    x0, eps = torch.tensor([[0.5, -1.0]], dtype=torch.float64), torch.tensor([[2.0, 0.5]], dtype=torch.float64)
+    ab, ab_prev = 0.36, 0.64
+    x_t = 0.6 * x0 + 0.8 * eps
+    for got, want in ((D.predict_x0(x_t, eps, ab), x0), (D.noise_from_x0(x_t, x0, ab), eps),
+                      (D.ddim_step(x_t, eps, ab, ab_prev), 0.8 * x0 + 0.6 * eps),
+                      (D.ddim_step(x_t, eps, ab, ab_prev, clip=(-0.9, 0.9)), 0.8 * x0.clamp(-0.9, 0.9)
+                       + 0.6 * (x_t - 0.6 * x0.clamp(-0.9, 0.9)) / 0.8)):
+        assert got.dtype == torch.float64
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-14)
+
+
+def test_samplers_take_the_models_device_and_refuse_another():
+    schedule = D.cosine_schedule(5)
+    model = lambda x, t: torch.zeros_like(x)
+    assert D.ddpm_sample(model, (2, 2), schedule, device="cpu").device.type == "cpu"
+    assert D.ddim_sample(model, (2, 2), schedule, 3, device=torch.device("cpu")).device.type == "cpu"
+    for sample in (lambda: D.ddpm_sample(model, (2, 2), schedule, device="meta"),
+                   lambda: D.ddim_sample(model, (2, 2), schedule, 3, device="meta")):
+        with pytest.raises(ValueError, match="device=meta but the model is on cpu"):
+            sample()
+
+
+def test_drop_conditions_replaces_rows_with_the_null_row_at_rate_p():
+    cond = torch.arange(1.0, 13.0).view(2, 3, 2).repeat(50, 1, 1)  # (100, 3, 2): rows that differ from null
+    null = torch.zeros(3, 2)
+    assert torch.equal(D.drop_conditions(cond, null, 0.0), cond)
+    assert torch.equal(D.drop_conditions(cond, null, 1.0), torch.zeros_like(cond))
+    dropped = D.drop_conditions(cond, null, 0.3, generator=torch.Generator().manual_seed(5))
+    expected = torch.rand(100, generator=torch.Generator().manual_seed(5)) < 0.3  # the same draws
+    is_null = (dropped == 0).flatten(1).all(1)
+    assert torch.equal(is_null, expected) and 15 < int(is_null.sum()) < 45
+    assert torch.equal(dropped[~is_null], cond[~is_null])
+    with pytest.raises(ValueError, match="null"):
+        D.drop_conditions(cond, torch.zeros(2), 0.5)
+
+
+def test_guided_extrapolates_from_the_unconditional_prediction():
+    calls = []
+
+    def model(x, t, cond):  # eps(x, t, c) = x * c + t, c one number per row
+        calls.append(len(x))
+        return x * cond.view(-1, 1) + t.view(-1, 1).float()
+
+    x, t, cond, null = torch.randn(3, 2), torch.tensor([1, 2, 3]), torch.tensor([[2.0], [3.0], [-1.0]]), torch.zeros(1)
+    eps_c, eps_u = model(x, t, cond), model(x, t, torch.zeros(3, 1))
+    calls.clear()
+    for weight in (0, 0.5, 3):
+        got = D.guided(model, weight, null)(x, t, cond)
+        torch.testing.assert_close(got, (1 + weight) * eps_c - weight * eps_u)
+    assert calls == [3, 6, 6]  # weight 0: the conditional model alone; otherwise one batched call of both
+    assert isinstance(D.guided(torch.nn.Linear(1, 1), 1.0, null), torch.nn.Module)
+    for bad in (-1.0, float("inf"), True):
+        with pytest.raises(ValueError, match="weight"):
+            D.guided(model, bad, null)
+
+
+def test_schedule_defaults_and_the_linear_schedules_scaling():
+    assert D.linear_schedule().steps == 1000 and D.make_schedule("cosine").steps == 1000
+    betas = D.linear_schedule(100).betas  # ten times fewer steps, each ten times larger
+    assert betas[0].item() == pytest.approx(1e-3) and betas[-1].item() == pytest.approx(0.2)
+
+
+def test_ddpm_loss_is_seeded_passes_keywords_and_works_with_one_step():
+    x0 = torch.randn(8, 2)
+    seen = []
+    model = lambda x, t, scale=1.0: seen.append(scale) or torch.zeros_like(x)
+    losses = [D.ddpm_loss(model, x0, D.cosine_schedule(10), generator=torch.Generator().manual_seed(3), scale=2.0)
+              for _ in range(2)]
+    assert losses[0] == losses[1] and seen == [2.0, 2.0]
+    assert D.ddpm_loss(lambda x, t: x, x0, D.cosine_schedule(1)).item() >= 0  # T = 1: the one step is 0
+
+
+def test_the_inverse_formulas_refuse_the_levels_they_divide_by():
+    x = torch.zeros(2, 2)
+    with pytest.raises(ValueError, match="alpha_bar_t"):
+        D.noise_from_x0(x, x, 1.0)  # no noise at level one: nothing to recover
+    with pytest.raises(ValueError, match="alpha_bar_t"):
+        D.predict_x0(x, x, 0.0)  # no picture at level zero
+    wrapped = D.NoiseFromX0(lambda x_t, t: x_t, D.cosine_schedule(10))
+    with pytest.raises(TypeError, match="x_t"):
+        wrapped(torch.zeros(2, 2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
+
+
+def test_cosine_schedule_is_nichol_and_dhariwals_closed_form():
+    steps, s = 50, 0.008
+    f = lambda t: math.cos((t / steps + s) / (1 + s) * math.pi / 2) ** 2
+    expected = torch.tensor([min(1 - f(t + 1) / f(t), 0.999) for t in range(steps)], dtype=torch.float64)
+    torch.testing.assert_close(D.cosine_schedule(steps).betas.double(), expected, rtol=1e-6, atol=1e-9)
+    torch.testing.assert_close(D.cosine_schedule(steps).alpha_bar.double()[:-1],  # the last beta is capped
+                               torch.tensor([f(t + 1) / f(0) for t in range(steps - 1)], dtype=torch.float64),
+                               rtol=1e-5, atol=1e-9)
+    assert D.cosine_schedule(10).name == "cosine" and D.linear_schedule(10).name == "linear"
+    assert D.cosine_schedule(steps, max_beta=0.5).betas.max().item() == 0.5
+    for bad in (0.0, 1.0):
+        with pytest.raises(ValueError, match="max_beta"):
+            D.cosine_schedule(10, max_beta=bad)
+    assert D.cosine_schedule(1).steps == 1 and D.linear_schedule(1).steps == 1
+
+
+def test_linear_schedule_is_exact_and_checks_its_ends():
+    torch.testing.assert_close(D.linear_schedule(5, 0.1, 0.5).betas, torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5]))
+    assert D.linear_schedule(10, 0.3, 0.3).betas.unique().tolist() == [pytest.approx(0.3)]  # start == end
+    assert D.linear_schedule(10).betas[-1].item() == pytest.approx(0.999)  # 0.02 x 100 is capped
+    for start, end in ((0.0, 0.1), (0.2, 0.1), (0.1, 1.0)):
+        with pytest.raises(ValueError, match="beta_start"):
+            D.linear_schedule(10, start, end)
+
+
+def test_the_step_formulas_refuse_integer_tensors_and_bad_clips():
+    x, ints = torch.zeros(2, 2), torch.zeros(2, 2, dtype=torch.long)
+    for call in (lambda: D.predict_x0(ints, x, 0.5), lambda: D.predict_x0(x, ints, 0.5),
+                 lambda: D.ddim_step(x, ints, 0.5, 0.9), lambda: D.noise_from_x0(x, ints, 0.5)):
+        with pytest.raises(TypeError):
+            call()
+    for clip in ((1.0, -1.0), (0.0,), "ab", 3):
+        with pytest.raises((ValueError, TypeError), match="clip"):
+            D.ddim_step(x, x, 0.5, 0.9, clip=clip)
+    with pytest.raises(ValueError, match="alpha_bar_prev"):
+        D.ddim_step(x, x, 0.5, 1.5)
+    with pytest.raises(ValueError, match="t must be integer step indices"):
+        D.q_sample(x, torch.tensor([0.0, 1.0]), x, D.cosine_schedule(5))

@@ -103,3 +103,31 @@ def test_precision_recall_reject_bad_input():
         precision_recall(np.full((10, 3), np.nan), a)
     with pytest.raises(ValueError, match="at least 2"):
         precision_recall(np.zeros((1, 3)), a)
+
+
+def test_bleu_smooths_an_order_without_matches_and_counts_each_order_apart():
+    # No 3- or 4-gram of "a b x c d" is in "a b y c d": their precisions come from sacrebleu's 'exp' smoothing,
+    # and the orders must stay apart (shifting the matches of one order onto another changes the score here).
+    hypothesis, reference = ["a b x c d"], ["a b y c d"]
+    assert bleu(hypothesis, reference) == pytest.approx(sacrebleu.corpus_bleu(hypothesis, [reference]).score)
+    assert bleu(hypothesis, reference) == pytest.approx(100 * (4 / 5 * 2 / 4 * 1 / 6 * 1 / 8) ** 0.25)
+    for order in (1, 2, 3):
+        ours = bleu(hypothesis, reference, max_n=order)
+        assert ours == pytest.approx(sacrebleu.metrics.BLEU(max_ngram_order=order).corpus_score(
+            hypothesis, [reference]).score)
+    assert bleu(["a b c d e"], ["a b c d f"], max_n=1) == pytest.approx(80.0)
+
+
+def test_13a_tokens_of_a_line_ending_in_a_hyphen_and_newline_are_sacrebleus():
+    # sacrebleu's BLEU strips the end of each line before its 13a tokenizer joins "-\n" line breaks.
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    for line in ("well-\n", "  a b-\n", "x -\n"):
+        assert tokenize_13a(line) == Tokenizer13a()(line.rstrip()).split()
+
+
+def test_bleu_of_one_word_and_rouge_stems_only_words_over_three_letters():
+    from utils.metrics import rouge_tokens
+
+    assert bleu(["a"], ["a"], max_n=1) == pytest.approx(100.0)
+    assert rouge_tokens("Dogs was running") == ["dog", "was", "run"]  # Porter would make "was" "wa"
