@@ -62,8 +62,7 @@ def image_grid(images, nrow: int = 8, ax=None, title: str | None = None, vmin=0.
         canvas[top:top + h, left:left + w] = x[i].transpose(1, 2, 0)
     ax = _axis(ax, figsize=(nrow * 0.6, rows * 0.6))
     if c == 1:
-        cmap_obj = plt.get_cmap(cmap).copy()
-        cmap_obj.set_bad("white")
+        cmap_obj = plt.get_cmap(cmap).with_extremes(bad="white")  # the gaps between pictures
         ax.imshow(canvas[..., 0], cmap=cmap_obj, vmin=vmin, vmax=vmax, interpolation="nearest")
     else:
         rgb = np.clip((canvas - vmin) / (vmax - vmin), 0, 1)
