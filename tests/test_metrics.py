@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -157,3 +159,11 @@ def test_mean_pairwise_distance_in_double_precision_and_from_two_pictures():
     x = torch.tensor([[0.1, 0.2], [0.7, 1.3]])  # float32 pictures; the distance is taken in float64
     expected = float(np.hypot(*(x[1].double() - x[0].double()).numpy()))
     assert mean_pairwise_distance(x) == pytest.approx(expected, rel=1e-13)
+
+
+def test_bits_per_char_is_a_python_float():
+    # numpy's float64 reaches the book's glued prose as "np.float64(...)", which myst-nb cannot format
+    from utils.metrics import bits_per_char
+
+    value = bits_per_char(100.0, 50)
+    assert type(value) is float and value == pytest.approx(100 / (50 * math.log(2)))

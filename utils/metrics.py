@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
@@ -114,7 +115,7 @@ def bits_per_char(total_nll_nats: float, n_chars: int) -> float:
     if not isinstance(n_chars, (int, np.integer)) or n_chars < 1:
         raise ValueError(f"n_chars must be a positive int, got {n_chars!r}")
     total = check_number(total_nll_nats, "total_nll_nats", 0.0)
-    return total / (n_chars * np.log(2))
+    return total / (n_chars * math.log(2))  # a Python float, as annotated (numpy's prints as np.float64(...))
 
 
 def _check_pairs(hypotheses, references) -> None:
