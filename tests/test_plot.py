@@ -35,3 +35,58 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="lim"):
         plot.density_contours(toy_2d("ring").log_density, lim=0)
     plt.close("all")
+
+
+def test_house_style_figures_fit_the_column_and_record_their_smallest_text():
+    with plt.rc_context():  # the style changes rcParams: keep them for this test only
+        plot.use_house_style()  # outside IPython: the style only
+        _house_style_figures()
+    plt.close("all")
+
+
+def _house_style_figures():
+    import io
+
+    from PIL import Image
+
+    fig, axes = plot.figure(5)  # five panels: two to a row, three rows, the sixth cell hidden
+    assert len(axes) == 5 and fig.get_size_inches()[0] == pytest.approx(plot.COLUMN_INCHES)
+    assert fig.get_size_inches()[1] == pytest.approx(3 * 3.2)
+    for ax in axes:
+        ax.plot([0, 1], [1, 0])
+    axes[0].set_title("small", fontsize=6)
+    png, size = plot.figure_png(fig)
+    image = Image.open(io.BytesIO(png))
+    assert image.info[plot.FONT_KEY] == "6.00"  # the title, not the 9 pt ticks
+    assert image.size[0] // plot.SHARPNESS == size["width"]  # shown at half its pixels: sharp on any screen
+    assert size["width"] <= plot.COLUMN_PX * 1.05  # cropped to its content, about the column
+    single, ax = plot.figure()
+    ax.set_axis_off()
+    assert plot.smallest_text_pt(single) is None  # no visible text at all
+    hidden, ax = plot.figure()
+    ax.set_xlim(0, 1)
+    ax.text(5, 5, "off the axes, not drawn", fontsize=3, clip_on=False, in_layout=False)
+    hidden.canvas.draw()
+    assert plot.smallest_text_pt(hidden) == pytest.approx(9)  # the text outside the figure is not counted
+
+
+def test_rendered_text_size_follows_the_shrink_to_the_column():
+    assert plot.rendered_text_px(9, 600) == pytest.approx(12.5)  # narrower than the column: full size
+    assert plot.rendered_text_px(9, 1370) == pytest.approx(6.25)  # twice the column: half the size
+    assert plot.rendered_text_px(9, 600, column_px=300) == pytest.approx(6.25)
+
+
+def test_a_table_is_html_in_jupyter_and_aligned_text_in_a_terminal():
+    from utils.tables import table
+
+    rows = [{"model": "GAN <minimax>", "modes": 6.333, "share": 0.982},
+            {"model": "PacGAN", "modes": 7.9, "share": None}]
+    shown = table(rows, formats={"modes": ".1f", "share": ".1%"}, caption="ours")
+    html = shown._repr_html_()
+    assert html.count("<tr>") == 3 and "overflow-x:auto" in html  # a header and two rows, in a scrolling box
+    assert "GAN &lt;minimax&gt;" in html and "98.2%" in html and "6.3" in html and "6.333" not in html
+    assert 'text-align:right">7.9<' in html and 'text-align:left">PacGAN<' in html  # numbers right-aligned
+    lines = str(shown).splitlines()
+    assert lines[0] == "ours" and lines[1].split() == ["model", "modes", "share"]
+    assert lines[3].endswith("98.2%") and lines[4].rstrip().endswith("7.9")  # None: an empty cell
+    assert len(table([("a", 1), ("bb", 22)], columns=["x", "n"])) == 2

@@ -44,6 +44,7 @@ from utils import (
     moe,
     plot,
     record,
+    tables,
     text_to_image,
     tokenizer,
     train,
@@ -613,6 +614,31 @@ M(U + "moe.MoEFeedForward.forward", "none", lambda: moe.MoEFeedForward(8, 16, 4)
 M(U + "moe.MoEFeedForward.forward", "shape", lambda: moe.MoEFeedForward(8, 16, 4)(torch.zeros(2, 8)), "x",
   "(B, T, 8)")
 
+# utils.plot (the house style)
+M(U + "plot.smallest_text_pt", "none", lambda: plot.smallest_text_pt(None), "fig", "Figure", "NoneType")
+M(U + "plot.smallest_text_pt", "type", lambda: plot.smallest_text_pt(plot.plt.gca()), "fig", "Figure", "Axes")
+M(U + "plot.figure_png", "none", lambda: plot.figure_png(None), "fig", "Figure", "NoneType")
+M(U + "plot.figure_png", "type", lambda: plot.figure_png("figure.png"), "fig", "Figure", "str")
+M(U + "plot.rendered_text_px", "none", lambda: plot.rendered_text_px(None, 600), "text_pt", "None")
+M(U + "plot.rendered_text_px", "range", lambda: plot.rendered_text_px(9, 0), "width_px", "0")
+M(U + "plot.rendered_text_px", "range", lambda: plot.rendered_text_px(9, 600, column_px=-1), "column_px", "-1")
+M(U + "plot.figure", "none", lambda: plot.figure(None), "panels", "None")
+M(U + "plot.figure", "value", lambda: plot.figure(0), "panels", "0")
+M(U + "plot.figure", "value", lambda: plot.figure(4, columns=0), "columns", "0")
+M(U + "plot.figure", "range", lambda: plot.figure(2, width=20), "width", "20")
+M(U + "plot.figure", "range", lambda: plot.figure(2, panel_height=0), "panel_height", "0")
+# utils.tables
+M(U + "tables.table", "none", lambda: tables.table(None), "rows", "NoneType")
+M(U + "tables.table", "value", lambda: tables.table([]), "rows", "empty")
+M(U + "tables.table", "type", lambda: tables.table({"loss": 1.0}), "rows", "list", "dict")
+M(U + "tables.table", "value", lambda: tables.table([("a", 1.0)]), "columns", "sequences")
+M(U + "tables.table", "shape", lambda: tables.table([("a", 1.0)], columns=["model"]), "rows[0]", "2 cells", "1")
+M(U + "tables.table", "type", lambda: tables.table([("a", 1.0)], columns="model"), "columns", "str")
+M(U + "tables.table", "value", lambda: tables.table([{"a": 1}, {"b": 2}]), "rows[1]", "'a'")
+M(U + "tables.table", "type", lambda: tables.table([{"a": 1}, ("b", 2)]), "rows[1]", "dict", "tuple")
+M(U + "tables.table", "value", lambda: tables.table([{"a": 1}], formats={"b": ".3f"}), "formats", "'b'")
+M(U + "tables.table", "type", lambda: tables.table([{"a": 1}], formats={"a": 3}), "formats['a']", "int")
+M(U + "tables.table", "value", lambda: tables.table([{"a": "x"}], formats={"a": ".3f"}), "rows[0]", "format")
 # utils.plot
 M(U + "plot.image_grid", "none", lambda: plot.image_grid(None), "images", "NoneType")
 M(U + "plot.image_grid", "shape", lambda: plot.image_grid(torch.zeros(4, 8, 8)), "images", "(N, 1 or 3, H, W)")

@@ -1,16 +1,138 @@
-"""The book's figures: image grids, loss curves, 2-D scatter and density contours.
+"""The book's figures: the house style, image grids, loss curves, 2-D scatter and density contours.
 
-Each function draws on a Matplotlib axis (a new one unless ``ax`` is given) and
-returns it, so a chapter can combine them into one figure.
+Every chapter calls ``use_house_style()`` once: figures then come out sized for the book's text column,
+with text that stays readable there, at twice the resolution for sharp screens. ``figure(...)`` makes a
+figure of the column's width (panels in a grid when there are many), and every plotting function draws on
+a Matplotlib axis (a new one unless ``ax`` is given) and returns it, so a chapter can combine them.
+
+How the sizes fit together: a figure is shown at ``DPI`` CSS pixels per inch, shrunk to fit the column
+(``COLUMN_PX`` wide in a 1280 px window) when it is wider. Text of ``s`` points then renders
+``s * DPI / 72 * min(1, COLUMN_PX / width_px)`` pixels tall. The house style's smallest text is 8.5 points
+(11.8 px at full size), and each figure's PNG carries its smallest text size so that a test of the built
+book (``tests/browser/test_figures.py``) can check that nothing renders under ``MIN_TEXT_PX``.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from .validate import check_callable, check_int, check_number, describe, pixel_range
+
+COLUMN_PX = 685  # the book's text column, in CSS pixels, in a 1280 px wide window
+DPI = 100  # CSS pixels per inch of a figure shown at its natural size
+COLUMN_INCHES = COLUMN_PX / DPI  # 6.85: a figure this wide fills the column without shrinking
+MIN_TEXT_PX = 9  # no text in a figure renders smaller than this in the book at 1280 px
+SHARPNESS = 2  # PNG pixels per CSS pixel: sharp on high-DPI screens and when zoomed
+FONT_KEY = "genai:smallest-text-pt"  # the PNG text chunk that carries a figure's smallest text size
+
+HOUSE_STYLE = {
+    "figure.figsize": (COLUMN_INCHES, 3.6),
+    "figure.dpi": DPI,
+    "figure.constrained_layout.use": True,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 11,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def smallest_text_pt(fig: Figure) -> float | None:
+    """The size, in points, of the smallest visible text in ``fig`` (None when it has no text)."""
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a Matplotlib Figure, got {describe(fig)}")
+    sizes = [t.get_fontsize() for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip() and _drawn(t)]
+    return float(min(sizes)) if sizes else None
+
+
+def _drawn(text: Text) -> bool:
+    """Whether ``text`` is drawn: tick labels outside their axis's view are kept but not drawn."""
+    if text.axes is not None and not text.axes.get_visible():
+        return False
+    return text.figure is not None and text.get_window_extent().overlaps(text.figure.bbox)
+
+
+def figure_png(fig: Figure) -> tuple[bytes, dict]:
+    """``fig`` as a PNG at ``SHARPNESS`` times ``DPI``, cropped to its content, with its smallest text size
+    stored in the PNG; and the display metadata (its width and height in CSS pixels)."""
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a Matplotlib Figure, got {describe(fig)}")
+    fig.canvas.draw()  # lay out ticks and text before measuring them
+    smallest = smallest_text_pt(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI * SHARPNESS, bbox_inches="tight", facecolor="white",
+                metadata={FONT_KEY: "none" if smallest is None else f"{smallest:.2f}"})
+    png = buffer.getvalue()
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return png, {"width": width // SHARPNESS, "height": height // SHARPNESS}
+
+
+def rendered_text_px(text_pt: float, width_px: float, column_px: float = COLUMN_PX) -> float:
+    """How tall text of ``text_pt`` points renders in a figure ``width_px`` CSS pixels wide, shown in a
+    column ``column_px`` wide (shrunk to fit when wider)."""
+    text_pt = check_number(text_pt, "text_pt", 0.0, low_open=True)
+    width_px = check_number(width_px, "width_px", 0.0, low_open=True)
+    column_px = check_number(column_px, "column_px", 0.0, low_open=True)
+    return text_pt * DPI / 72 * min(1.0, column_px / width_px)
+
+
+def use_house_style() -> None:
+    """Apply the book's figure style: column-wide figures, readable text, sharp PNGs that record their
+    smallest text. Call it once, at the top of a chapter."""
+    plt.rcParams.update(HOUSE_STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    # Matplotlib loads its backend lazily, and the inline backend registers its own PNG formatter when it
+    # loads: load it now, so that ours replaces it rather than the other way round.
+    if "inline" in matplotlib.get_backend():
+        import matplotlib_inline.backend_inline  # noqa: F401
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, _png_for_jupyter)
+
+
+def _png_for_jupyter(fig: Figure):
+    png, size = figure_png(fig)
+    return base64.b64encode(png).decode("ascii"), size
+
+
+def figure(panels: int = 1, columns: int | None = None, panel_height: float = 3.2, width: float = COLUMN_INCHES,
+           **subplots_kwargs):
+    """A figure of ``panels`` axes as wide as the book's column: ``columns`` to a row (all in one row up to
+    three panels, two to a row beyond), each row ``panel_height`` inches tall. Returns ``(fig, axes)``,
+    ``axes`` a single axis for one panel and a flat array otherwise (unused grid cells hidden)."""
+    check_int(panels, "panels", 1)
+    if columns is None:
+        columns = panels if panels <= 3 else 2
+    check_int(columns, "columns", 1)
+    check_number(panel_height, "panel_height", 0.0, low_open=True)
+    check_number(width, "width", 0.0, COLUMN_INCHES * 1.4, low_open=True)
+    columns = min(columns, panels)
+    rows = -(-panels // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width, panel_height * rows), squeeze=False,
+                             **subplots_kwargs)
+    flat = axes.ravel()
+    for ax in flat[panels:]:
+        ax.set_visible(False)
+    return fig, (flat[0] if panels == 1 else flat[:panels])
 
 
 def _axis(ax, figsize=(4, 4)):

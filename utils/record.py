@@ -36,10 +36,11 @@ HELD, NOT_CHECKED = "held", "not checked (smoke)"
 PRECISIONS = ("fp32", "tf32", "bf16")
 
 
-def check_promise(held, message: str) -> bool:
+def check_promise(held, message: str) -> None:
     """Assert one of the chapter's promises about its trained models: raise ``AssertionError(message)``
     if it does not hold. In a smoke run (a handful of steps) nothing can be promised: it prints that
-    the promise was not checked and returns False, and the record says the same."""
+    the promise was not checked, and the record says the same. It returns nothing, so a promise at the
+    end of a cell leaves no stray ``True`` under it in the book."""
     if not isinstance(message, str) or not message:
         raise ValueError("message must say, in words, what failed (it is shown when the promise does not hold), "
                          f"got {message!r}")
@@ -50,12 +51,11 @@ def check_promise(held, message: str) -> bool:
         raise TypeError(f"held must be True or False (the promise's comparison), got {describe(held)}")
     if is_smoke():
         print(f"not checked (smoke run): {message}")
-        return False
+        return
     if isinstance(held, torch.Tensor):
         held = bool(held.item())
     if not held:
         raise AssertionError(message)
-    return True
 
 
 def _number(name: str, value, what: str) -> float:
