@@ -149,3 +149,50 @@ def test_train_fits_a_next_token_task_with_adapters_only():
     history = train(model, next_token_loss, get_batch, steps=40, lr=0.1, progress=False)
     assert sum(history.loss[-10:]) / 10 < 0.8 * sum(history.loss[:10]) / 10
     assert torch.equal(model.wte.weight, frozen) and model.lm_head.weight is model.wte.weight
+
+
+def test_defaults_are_the_papers_rank_4_and_alpha_8_and_add_lora_passes_its_own():
+    adapter = LoRALinear(nn.Linear(6, 5))
+    assert (adapter.rank, adapter.alpha, adapter.scaling) == (4, 8.0, 2.0)
+    model = add_lora(nn.Sequential(nn.Linear(6, 5)), targets="0")
+    assert (model[0].rank, model[0].alpha) == (4, 8.0)
+    model = add_lora(nn.Sequential(nn.Linear(6, 5)), rank=2, alpha=3.0, targets="0")
+    assert (model[0].rank, model[0].alpha, model[0].A.shape, model[0].B.shape) == (2, 3.0, (2, 6), (5, 2))
+
+
+def test_adapters_take_the_base_layers_dtype_and_nn_linears_initialisation():
+    torch.manual_seed(0)
+    adapter = LoRALinear(nn.Linear(400, 3, dtype=torch.float64), rank=64)
+    assert adapter.A.dtype == adapter.B.dtype == torch.float64  # a float32 adapter would not add to a float64 base
+    # kaiming_uniform_ with a = sqrt(5), as nn.Linear: uniform on +-1/sqrt(fan_in), the largest draw close to it
+    bound = 1 / 400 ** 0.5
+    assert 0.95 * bound < adapter.A.abs().max().item() <= bound
+
+
+def test_the_smallest_legal_arguments_are_accepted_and_the_first_illegal_refused():
+    assert LoRALinear(nn.Linear(4, 3), rank=1, alpha=0.5)(torch.randn(4)).shape == (3,)  # one vector, rank 1
+    for rank in (True, 2.5, 0):
+        with pytest.raises(ValueError, match="rank must be an integer"):
+            LoRALinear(nn.Linear(4, 3), rank=rank)
+    for alpha in (True, "8", 0):
+        with pytest.raises(ValueError, match="alpha must be a positive number"):
+            LoRALinear(nn.Linear(4, 3), alpha=alpha)
+    with pytest.raises(ValueError, match="non-empty module names"):
+        add_lora(nn.Sequential(nn.Linear(4, 3)), targets=["0", ""])
+
+
+def test_errors_name_what_the_model_has():
+    with pytest.raises(ValueError) as info:
+        add_lora(nn.Sequential(*[nn.Linear(2, 2) for _ in range(7)]), targets="fc")
+    assert "its Linear layers are: 0, 1, 2, 3, 4, 5, ... (7 in all)" in str(info.value)
+    with pytest.raises(ValueError) as info:
+        add_lora(nn.Sequential(*[nn.Linear(2, 2) for _ in range(6)]), targets="fc")
+    assert str(info.value).endswith("its Linear layers are: 0, 1, 2, 3, 4, 5")
+    model = add_lora(nn.Sequential(*[nn.Linear(2, 2) for _ in range(5)]), targets=("0", "1", "2", "3"))
+    with pytest.raises(ValueError) as info:
+        add_lora(model, targets="4")
+    assert str(info.value) == ("model already has LoRA adapters (on 0, 1, 2); "
+                               "call merge_lora(model) before adding new ones")
+    with pytest.raises(ValueError) as info:
+        LoRALinear(nn.Linear(4, 3))("not a tensor")
+    assert str(info.value) == "x must be a tensor (..., 4), got str"  # describe(x), not describe(None)
