@@ -412,3 +412,271 @@ def test_the_step_formulas_refuse_integer_tensors_and_bad_clips():
         D.ddim_step(x, x, 0.5, 1.5)
     with pytest.raises(ValueError, match="t must be integer step indices"):
         D.q_sample(x, torch.tensor([0.0, 1.0]), x, D.cosine_schedule(5))
+
+
+def test_linear_betas_are_the_exact_sequence_rounded_once():
+    # torch.linspace in float32 lands one unit in the last place off for about a third of the 1000 betas.
+    for steps, start, end in ((1000, 1e-4, 0.02), (50, 2e-3, 0.4)):
+        exact = torch.tensor([start + (end - start) * i / (steps - 1) for i in range(steps)], dtype=torch.float64)
+        torch.testing.assert_close(D.linear_schedule(steps, start, end).betas, exact.float(), rtol=0, atol=0)
+    assert D.cosine_schedule().steps == 1000
+
+
+def test_q_sample_works_in_the_pictures_dtype():
+    schedule, t = D.cosine_schedule(10), torch.tensor([0, 4, 9])
+    x0, noise = torch.randn(3, 2, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64)
+    ab = schedule.alpha_bar[t].double().view(-1, 1)  # the float32 levels, then float64 arithmetic
+    torch.testing.assert_close(D.q_sample(x0, t, noise, schedule), ab.sqrt() * x0 + (1 - ab).sqrt() * noise,
+                               rtol=0, atol=1e-15)
+    assert D.q_sample(x0.bfloat16(), t, noise.bfloat16(), schedule).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("target", ["eps", "x0"])
+def test_ddpm_loss_draws_the_step_then_the_noise_from_its_generator(target):
+    schedule, x0, seen = D.cosine_schedule(10), torch.randn(16, 2), []
+
+    def model(x_t, t):
+        seen.append(t)
+        return 0.5 * x_t
+
+    got = D.ddpm_loss(model, x0, schedule, generator=torch.Generator().manual_seed(4), target=target)
+    gen = torch.Generator().manual_seed(4)
+    t = torch.randint(10, (16,), generator=gen)
+    noise = torch.randn(16, 2, generator=gen)
+    assert torch.equal(seen[0], t)
+    want = ((0.5 * D.q_sample(x0, t, noise, schedule) - (noise if target == "eps" else x0)) ** 2).mean()
+    torch.testing.assert_close(got, want)
+
+
+def test_the_step_checks_at_their_edges():
+    x, schedule = torch.randn(2, 2), D.cosine_schedule(10)
+    with pytest.raises(ValueError, match="^alpha_bar_t must be a finite number in \\(0, 1\\), got 1.0$"):
+        D.ddim_step(x, x, 1.0, 1.0)  # no step starts from the level without noise
+    with pytest.raises(ValueError, match="^clip must be \\(low, high\\) with low < high"):
+        D.ddim_step(x, x, 0.5, 0.9, clip=(0.5, 0.5))  # an empty range would set every pixel to one value
+    for bad in (True, 2.0):
+        with pytest.raises(ValueError, match="^sample_steps must be an int"):
+            D.ddim_timesteps(schedule, bad)
+    # The wrapper refuses integer x_t itself, before the network (a real one would fail on the dtype).
+    with pytest.raises(TypeError, match="^x_t must be a floating-point tensor"):
+        D.NoiseFromX0(torch.nn.Linear(2, 2), schedule)(torch.zeros(2, 2, dtype=torch.long), torch.zeros(2).long())
+
+
+S10 = D.cosine_schedule(10)
+_X, _INTS, _T2 = torch.zeros(2, 2), torch.zeros(2, 2, dtype=torch.long), torch.zeros(2).long()
+_LIN = torch.nn.Linear(2, 2)
+MESSAGES = {  # what each mistake is told: the argument's name, what it should be, what it got
+    "offset": (lambda: D.cosine_schedule(10, offset=-0.1), "offset must be a finite number >= 0, got -0.1"),
+    "max_beta": (lambda: D.cosine_schedule(10, max_beta=1.0), "max_beta must be a finite number in (0, 1), got 1.0"),
+    "x0 dtype": (lambda: D.q_sample(_INTS, 0, _X, S10),
+                 "x0 must be a floating-point tensor (B, ...), got (torch.int64, (2, 2))"),
+    "x0 list": (lambda: D.q_sample([[0.0]], 0, _X, S10), "x0 must be a floating-point tensor (B, ...), got list"),
+    "schedule": (lambda: D.q_sample(_X, 0, _X, "cosine"), "schedule must be a Schedule, got str"),
+    "noise": (lambda: D.q_sample(_X, 0, [[0.0, 0.0]], S10), "noise must be a tensor shaped like x0 (2, 2), got list"),
+    "loss model": (lambda: D.ddpm_loss(None, _X, S10),
+                   "model must be a denoiser, model(x_t, t) -> the prediction shaped like x_t, got NoneType"),
+    "loss shape": (lambda: D.ddpm_loss(lambda x, t: x[:, :1], _X, S10), "model(x_t, t) must return a tensor shaped "
+                   "like x_t (2, 2) (the predicted noise or picture), got (2, 1)"),
+    "loss list": (lambda: D.ddpm_loss(lambda x, t: [1.0], _X, S10), "model(x_t, t) must return a tensor shaped "
+                  "like x_t (2, 2) (the predicted noise or picture), got list"),
+    "device": (lambda: D.ddpm_sample(_LIN, (2, 2), S10, device="meta"),
+               "device=meta but the model is on cpu: leave device out, the samplers take the model's"),
+    "x_t": (lambda: D.predict_x0(_INTS, _X, 0.5), "x_t must be a floating-point tensor (B, ...), got torch.int64"),
+    "eps": (lambda: D.predict_x0(_X, _INTS, 0.5),
+            "eps must be a floating-point tensor shaped like x_t (2, 2), got torch.int64"),
+    "eps list": (lambda: D.predict_x0(_X, [0.0], 0.5), "eps must be a tensor shaped like x_t (2, 2), got list"),
+    "predict level": (lambda: D.predict_x0(_X, _X, 0.0), "alpha_bar_t must be a finite number in (0, 1], got 0.0"),
+    "level dtype": (lambda: D.predict_x0(_X, _X, torch.tensor(1)),
+                    "alpha_bar_t must be a float (or a float tensor), got torch.int64"),
+    "x0": (lambda: D.noise_from_x0(_X, _INTS, 0.5),
+           "x0 must be a floating-point tensor shaped like x_t (2, 2), got torch.int64"),
+    "noise level": (lambda: D.noise_from_x0(_X, _X, 1.0), "alpha_bar_t must be a finite number in (0, 1), got 1.0"),
+    "net": (lambda: D.NoiseFromX0(None, S10),
+            "net must be the network that predicts the picture, net(x_t, t) -> x0, got NoneType"),
+    "wrapped x_t": (lambda: D.NoiseFromX0(_LIN, S10)(_INTS, _T2),
+                    "x_t must be a floating-point tensor (B, ...), got torch.int64"),
+    "wrapped shape": (lambda: D.NoiseFromX0(lambda x, t: x[:, :1], S10)(_X, _T2), "net(x_t, t) must return a tensor "
+                      "shaped like x_t (2, 2) (the predicted noise or picture), got (2, 1)"),
+    "clip": (lambda: D.ddim_step(_X, _X, 0.5, 0.9, clip=("a", 1)), "clip must be a finite number, got 'a'"),
+    "sampler model": (lambda: D.ddim_sample(None, (2, 2), S10), "model must be a denoiser, model(x_t, t) -> the "
+                      "predicted noise shaped like x_t, got NoneType"),
+    "step eps": (lambda: D.ddim_step(_X, _INTS, 0.5, 0.9),
+                 "eps must be a floating-point tensor shaped like x_t (2, 2), got torch.int64"),
+    "step level": (lambda: D.ddim_step(_X, _X, None, 1.0), "alpha_bar_t must be a finite number in (0, 1), got None"),
+    "step prev": (lambda: D.ddim_step(_X, _X, 0.5, 1.5), "alpha_bar_prev must be a finite number in (0, 1], got 1.5"),
+    "cond": (lambda: D.drop_conditions([1.0], torch.zeros(()), 0.5),
+             "cond must be a tensor (B, ...), one condition per row, got list"),
+    "null": (lambda: D.drop_conditions(_X, [0.0, 0.0], 0.5),
+             "null must be a tensor shaped like one row of cond (2,), got list"),
+    "train model": (lambda: D.train_ddpm("unet", _X, S10, steps=1),
+                    "model must be a torch.nn.Module (the denoiser to train), got str"),
+    "pictures": (lambda: D.train_ddpm(_LIN, torch.full((2, 1, 2, 2), 255.0), S10, steps=1), "images must hold pixels "
+                 "in [-1, 1], got values in [255, 255], which looks like 0..255: map them with x / 127.5 - 1"),
+    "images": (lambda: D.train_ddpm(_LIN, [[0.0, 0.0]], S10, steps=1),
+               "images must be a floating-point tensor (N, ...) scaled to [-1, 1], got list"),
+    "p_uncond": (lambda: D.train_ddpm(_LIN, _X, S10, steps=1, p_uncond=1.5),
+                 "p_uncond must be a finite number in [0, 1], got 1.5"),
+    "p_uncond alone": (lambda: D.train_ddpm(_LIN, _X, S10, steps=1, p_uncond=0.5, cond=_X),
+                       "p_uncond > 0 needs both cond and null (the condition that means 'no condition')"),
+    "cond rows": (lambda: D.train_ddpm(_LIN, _X, S10, steps=1, cond=_X[:1]),
+                  "cond must have one row per picture: 1 rows for 2 pictures"),
+    "guided model": (lambda: D.Guided(None, 1.0, torch.zeros(1)),
+                     "model must be a conditional denoiser, model(x_t, t, cond), got NoneType"),
+    "guided null": (lambda: D.Guided(_LIN, 1.0, [0.0]),
+                    "null must be a tensor (one row of the 'no condition' input), got list"),
+    "guided x_t": (lambda: D.Guided(_LIN, 1.0, torch.zeros(1))([0.0], _T2, _X),
+                   "x_t must be a tensor (B, ...), got list"),
+    "guided cond": (lambda: D.Guided(_LIN, 1.0, torch.zeros(1))(_X, _T2, [0.0]),
+                    "cond must be a tensor (B, ...), one condition per row of x_t, got list"),
+}
+
+
+@pytest.mark.parametrize("case", list(MESSAGES))
+def test_each_mistake_is_told_in_full(case):
+    call, message = MESSAGES[case]
+    with pytest.raises((TypeError, ValueError)) as err:
+        call()
+    assert str(err.value) == message
+
+
+def _pretend_gpu(monkeypatch):
+    from utils import device
+
+    monkeypatch.setattr(device, "get_device", lambda: torch.device("cuda"))
+    monkeypatch.setenv("GENAI_PROFILE", "gpu")
+
+
+def test_a_model_on_the_wrong_device_is_refused_before_any_work(monkeypatch, fake_train):
+    _pretend_gpu(monkeypatch)
+    told = ("model is on cpu, but the gpu profile trains and samples on cuda: move it there first "
+            "(model = model.to(device), with device from utils.device.setup())")
+    for call in (lambda: D.train_ddpm(_LIN, _X, S10, steps=1), lambda: D.ddpm_sample(_LIN, (2, 2), S10),
+                 lambda: D.ddim_sample(_LIN, (2, 2), S10, 3)):
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == told
+    assert fake_train == []  # train_ddpm refused before handing anything to the loop
+
+
+@pytest.fixture
+def fake_train(monkeypatch):
+    """utils.train.train replaced by a recorder: what train_ddpm hands the book's loop, with nothing trained."""
+    import types
+
+    import utils.train
+
+    calls = []
+
+    def train(model, loss_fn, get_batch, **kwargs):
+        calls.append(types.SimpleNamespace(model=model, loss=loss_fn, get_batch=get_batch, kwargs=kwargs))
+        return "the history"
+
+    monkeypatch.setattr(utils.train, "train", train)
+    return calls
+
+
+def _check_average(call, ema, decay):
+    """``call``'s on_step is a moving average with ``decay`` of the trained model, and ``ema`` is its model."""
+    average = call.kwargs["on_step"]
+    assert ema is average.model and not ema.training
+    before = [p.clone() for p in ema.parameters()]
+    with torch.no_grad():
+        for p in call.model.parameters():
+            p.add_(1.0)
+    average(1, call.model)
+    for old, new, live in zip(before, ema.parameters(), call.model.parameters()):
+        torch.testing.assert_close(new, decay * old + (1 - decay) * live)
+
+
+def _same_batches(get_batch, want):
+    return all(torch.equal(a, b) for step in (0, 1, 9) for a, b in zip(get_batch(step), want(step)))
+
+
+def test_train_ddpm_hands_the_loop_the_recipes_defaults(fake_train):
+    from utils.train import batch_sampler
+
+    model, points = torch.nn.Linear(2, 2), torch.randn(300, 2)
+    ema, history = D.train_ddpm(model, points, S10, steps=1000)
+    (call,) = fake_train
+    assert call.model is model and history == "the history"
+    assert call.kwargs.keys() == {"steps", "lr", "warmup", "progress", "on_step"}
+    assert (call.kwargs["steps"], call.kwargs["lr"], call.kwargs["warmup"]) == (1000, 2e-3, 100)
+    assert call.kwargs["progress"] is False
+    assert len(call.get_batch(0)[0]) == 128 and _same_batches(call.get_batch, batch_sampler(points, batch_size=128))
+    _check_average(call, ema, 0.99)
+
+
+@pytest.mark.parametrize("steps, warmup, expected", [(1, None, 0), (11, None, 2), (499, None, 99), (1000, None, 100),
+                                                     (11, 7, 7), (1000, 0, 0)])
+def test_train_ddpm_warms_up_for_a_fifth_of_a_short_run_at_most_100_steps(fake_train, steps, warmup, expected):
+    D.train_ddpm(torch.nn.Linear(2, 2), torch.randn(8, 2), S10, steps=steps, warmup=warmup)
+    got = fake_train[0].kwargs["warmup"]
+    assert got == expected and type(got) is int
+
+
+class _PointNet(torch.nn.Module):
+    """A denoiser of points that reads x_t, t and, given ``cond_size``, the condition rows."""
+
+    def __init__(self, cond_size=0):
+        super().__init__()
+        self.lin = torch.nn.Linear(2 + 1 + cond_size, 2)
+
+    def forward(self, x_t, t, *cond):
+        return self.lin(torch.cat([x_t, t.float().unsqueeze(1) / 10, *cond], 1))
+
+
+@pytest.mark.parametrize("target", ["eps", "x0"])
+@pytest.mark.parametrize("p_uncond", [None, 0.0, 0.5])
+def test_train_ddpm_passes_its_arguments_and_seeds_the_loss(fake_train, target, p_uncond):
+    from utils.train import batch_sampler
+
+    torch.manual_seed(0)
+    points, cond, null = torch.randn(40, 2), torch.randn(40, 3), torch.zeros(3)
+    conditional = p_uncond is not None
+    model = _PointNet(3 if conditional else 0)
+    extra = dict(cond=cond, null=null, p_uncond=p_uncond) if conditional else {}
+    ema, _ = D.train_ddpm(model, points, S10, steps=5, batch=16, lr=0.01, warmup=1, ema_decay=0.5, seed=3,
+                          progress=True, target=target, **extra)
+    (call,) = fake_train
+    assert call.kwargs["lr"] == 0.01 and call.kwargs["warmup"] == 1 and call.kwargs["steps"] == 5
+    assert call.kwargs["progress"] is True
+    tensors = (points, cond) if conditional else (points,)
+    assert _same_batches(call.get_batch, batch_sampler(*tensors, batch_size=16, seed=3))
+    # The loss: ddpm_loss with the noise drawn from one generator seeded with seed, kept from step to step
+    # (the dropped conditions are drawn from it first).
+    gen, batches = torch.Generator().manual_seed(3), [call.get_batch(0), call.get_batch(1)]
+    for batch in batches:
+        got = call.loss(model, batch)
+        if not conditional:
+            want = D.ddpm_loss(model, batch[0], S10, generator=gen, target=target)
+        else:
+            rows = D.drop_conditions(batch[1], null, p_uncond, gen) if p_uncond else batch[1]
+            if p_uncond:
+                assert not torch.equal(rows, batch[1])  # some rows dropped: the test sees the drops
+            net = lambda x_t, t, rows=rows: model(x_t, t, rows)  # noqa: E731
+            want = D.ddpm_loss(net, batch[0], S10, generator=gen, target=target)
+        assert torch.equal(got, want)
+    _check_average(call, ema, 0.5)
+
+
+def test_train_ddpm_checks_its_arguments_at_the_edges(fake_train):
+    model, points, cond, null = _LIN, torch.randn(8, 2), torch.randn(8, 3), torch.zeros(3)
+    accepted = [dict(), dict(cond=cond), dict(cond=cond, null=null, p_uncond=1.0), dict(null=null, p_uncond=0.0),
+                dict(images=torch.rand(4, 1, 2, 2) * 2 - 1), dict(images=torch.randn(8, 2, dtype=torch.float64))]
+    for kwargs in accepted:
+        D.train_ddpm(model, kwargs.pop("images", points), S10, steps=1, **kwargs)
+    assert len(fake_train) == len(accepted)
+    refused = [(dict(steps=True), "^steps must be a positive int"), (dict(steps=2.0), "^steps must be a positive int"),
+               (dict(steps=0), "^steps must be a positive int"),
+               (dict(images=None), "^images must be a floating-point tensor"),
+               (dict(images=points.long()), "^images must be a floating-point tensor"),
+               (dict(images=points[:, 0]), "^images must be a floating-point tensor"),
+               (dict(cond=cond, null=null, p_uncond=-0.1), "^p_uncond must be"),
+               (dict(cond=cond, null=null, p_uncond=1.5), "^p_uncond must be"),
+               (dict(cond=cond[:7]), "^cond must have one row per picture"),
+               (dict(cond=cond, p_uncond=0.5), "^p_uncond > 0 needs both"),
+               (dict(null=null, p_uncond=0.5), "^p_uncond > 0 needs both")]
+    for kwargs, message in refused:
+        with pytest.raises((TypeError, ValueError), match=message):
+            D.train_ddpm(model, kwargs.pop("images", points), S10, **{"steps": 1, **kwargs})
+    assert len(fake_train) == len(accepted)
