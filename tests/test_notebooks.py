@@ -36,3 +36,27 @@ def test_the_first_cell_clones_the_repository_that_the_book_names():
     cell = first_cell()
     assert f'REPOSITORY = "{repository_url()}"' in cell and "%pip install" in cell
     assert "google.colab" in cell and "sys.path.insert" in cell
+
+
+CODE_WIDTH = 80  # characters the book's code box shows at 1280 px without scrolling sideways
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_code_fits_the_books_code_box(path):
+    nb = json.loads(path.read_text())
+    long = [(i, line) for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines() if len(line) > CODE_WIDTH]
+    assert not long, (f"{len(long)} code lines longer than {CODE_WIDTH} characters scroll sideways in the book; "
+                      f"the first: cell {long[0][0]}: {long[0][1]!r}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_widgets_are_left_out_of_the_book(path):
+    """A widget needs a live kernel: the online book shows its static figure instead (the cell is tagged
+    remove-cell), and the widget stays in the notebook."""
+    nb = json.loads(path.read_text())
+    shown = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
+             and ("interact(" in "".join(cell["source"]) or "widgets." in "".join(cell["source"]))
+             and "import ipywidgets" not in "".join(cell["source"])
+             and "remove-cell" not in cell.get("metadata", {}).get("tags", [])]
+    assert not shown, f"widget cells shown in the book (tag them remove-cell): {shown}"

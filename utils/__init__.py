@@ -7,7 +7,8 @@
 * ``train``: the one training loop, schedules, checkpoints, the moving average of weights, bf16 and compile.
 * ``flops``: FLOP counting, the math mode a run uses, and the measured matrix-multiply peak.
 * ``distributed`` and ``launch``: the same loop on many processes under ``torchrun`` (DDP).
-* ``plot``: image grids, loss curves, 2-D scatter and density plots.
+* ``plot``: the figures' house style (sized for the book's column), image grids, loss curves, 2-D plots.
+* ``tables``: tables of results, HTML in the book and aligned text in a terminal.
 * ``metrics``: numbers that score generative models.
 * ``judge``: the digit classifier that scores generated digits (FD-digits).
 * ``baselines``: the classical digit models (a Gaussian per class, a Gaussian mixture, kernel density).

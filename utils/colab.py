@@ -16,17 +16,19 @@ import sys
 from .paths import ROOT
 
 COLAB_PACKAGES = ("sacrebleu", "rouge-score", "myst-nb")  # what the chapters import that Colab lacks
-TEMPLATE = '''# Setup: make the shared package `utils` importable. On Colab, first fetch the book's repository and
-# the packages Colab lacks. (Every chapter starts with this cell, written by `python -m utils.colab`.)
+TEMPLATE = '''# Setup: make the shared package `utils` importable. On Colab, first fetch
+# the book's repository and the packages Colab lacks. (Every chapter starts
+# with this cell, written by `python -m utils.colab`.)
 import sys
 from pathlib import Path
 
 REPOSITORY = "{url}"
-if "google.colab" in sys.modules:
-    if not Path("/content/{name}").exists():
-        !git clone -q --depth 1 {{REPOSITORY}} /content/{name}
+COLAB = "google.colab" in sys.modules
+if COLAB and not Path("/content/{name}").exists():
+    !git clone -q --depth 1 {{REPOSITORY}} /content/{name}
+if COLAB:
     %pip install -q {packages}
-sys.path.insert(0, "/content/{name}" if "google.colab" in sys.modules else str(Path.cwd().parent))'''
+sys.path.insert(0, "/content/{name}" if COLAB else str(Path.cwd().parent))'''
 
 
 def repository_url() -> str:
