@@ -1,9 +1,10 @@
 """Every figure of the built book can be read: its smallest text renders at least ``MIN_TEXT_PX`` tall.
 
 A chapter's figures are PNGs that ``utils.plot``'s house style wrote: each carries the size, in points,
-of its smallest text (a PNG text chunk), and the chapter page gives its display width. Text of ``s``
-points in a figure ``w`` CSS pixels wide renders ``s * DPI / 72 * min(1, COLUMN_PX / w)`` pixels tall in
-the book's column at a 1280 px window. The first test reads the built HTML and the PNGs (no browser); the
+of its smallest text (a PNG text chunk) and its resolution (the PNG's dpi). A figure ``n`` PNG pixels wide
+is shown at its width attribute, or at ``n`` CSS pixels without one, shrunk to the column (``COLUMN_PX`` at a
+1280 px window) when wider; text of ``s`` points, ``s * dpi / 72`` PNG pixels tall, then renders
+``s * dpi / 72 * shown / n`` CSS pixels tall. The first test reads the built HTML and the PNGs (no browser); the
 second opens a chapter in Chromium and measures the width each figure really gets, which checks the
 column width the first one assumes.
 """
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urljoin
 from PIL import Image
 
 from tests.browser.conftest import HTML, require_page
-from utils.plot import DPI, FONT_KEY, MIN_TEXT_PX, rendered_text_px
+from utils.plot import COLUMN_PX, DPI, FONT_KEY, MIN_TEXT_PX
 
 
 class _Images(HTMLParser):
@@ -41,11 +42,16 @@ def chapter_figures(page: str) -> list[dict]:
             continue
         path = ((HTML / page).parent / unquote(src)).resolve()
         with Image.open(path) as image:
-            pixels, text = image.size[0], image.info.get(FONT_KEY)
+            pixels, text, dpi = image.size[0], image.info.get(FONT_KEY), image.info.get("dpi", (DPI,))[0]
         width = float(attrs["width"]) if attrs.get("width") else float(pixels)
-        figures.append({"src": src, "path": path, "width": width, "pixels": pixels,
+        figures.append({"src": src, "path": path, "width": width, "pixels": pixels, "dpi": float(dpi),
                         "text_pt": None if text in (None, "none") else float(text), "styled": text is not None})
     return figures
+
+
+def text_px(figure: dict, shown: float) -> float:
+    """How tall the figure's smallest text renders when the figure is shown ``shown`` CSS pixels wide."""
+    return figure["text_pt"] * figure["dpi"] / 72 * shown / figure["pixels"]
 
 
 def test_every_figure_is_drawn_in_the_house_style_and_readable(chapter):
@@ -57,14 +63,15 @@ def test_every_figure_is_drawn_in_the_house_style_and_readable(chapter):
             problems.append(f"{name}: not drawn through utils.plot.use_house_style() (no smallest-text size in "
                             f"its PNG, {figure['pixels']} px wide)")
             continue
-        if figure["pixels"] < 1.5 * figure["width"]:
-            problems.append(f"{name}: {figure['pixels']} PNG pixels for {figure['width']:.0f} CSS pixels: blurred "
-                            "on a high-DPI screen")
+        shown = min(figure["width"], COLUMN_PX)  # its width in the book's column at 1280 px
+        if figure["dpi"] < 1.5 * DPI:
+            problems.append(f"{name}: drawn at {figure['dpi']:.0f} dpi, under 1.5 x {DPI}: blurred on a high-DPI "
+                            "screen")
         if figure["text_pt"] is not None:
-            size = rendered_text_px(figure["text_pt"], figure["width"])
+            size = text_px(figure, shown)
             if size < MIN_TEXT_PX:
-                problems.append(f"{name}: its smallest text ({figure['text_pt']:g} pt in a figure "
-                                f"{figure['width']:.0f} px wide) renders {size:.1f} px tall, under {MIN_TEXT_PX} px")
+                problems.append(f"{name}: its smallest text ({figure['text_pt']:g} pt at {figure['dpi']:.0f} dpi, "
+                                f"shown {shown:.0f} px wide) renders {size:.1f} px tall, under {MIN_TEXT_PX} px")
     assert not problems, f"{chapter}: " + "; ".join(problems)
 
 
@@ -90,7 +97,7 @@ def test_figures_get_the_column_width_the_house_style_assumes(driver, site, view
     for figure in chapter_figures(page):
         if figure["text_pt"] is None or figure["src"] not in shown:
             continue
-        size = figure["text_pt"] * DPI / 72 * shown[figure["src"]] / figure["width"]
+        size = text_px(figure, shown[figure["src"]])
         if size < MIN_TEXT_PX:
             small.append(f"{Path(figure['src']).name[:12]} shown {shown[figure['src']]:.0f} px wide: "
                          f"{size:.1f} px text")
