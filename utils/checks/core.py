@@ -63,6 +63,21 @@ class Check:
                       "return the tensor you computed (torch.tensor(...) turns numbers into one)")
         return value.detach().double().cpu()
 
+    def number(self, value, what: str, hint: str | None = None) -> float:
+        """The reader's result as one finite float (a float, an int, or a tensor or array holding one
+        number), or a failure that says what it was instead."""
+        if isinstance(value, torch.Tensor) and value.numel() == 1 or isinstance(value, np.ndarray) and value.size == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            shape = f" of shape {tuple(value.shape)}" if hasattr(value, "shape") else ""
+            self.fail(f"{what} should be one number, got a {type(value).__name__}{shape}",
+                      hint or "return a float (or a tensor holding one number): reduce what you computed to "
+                      "a single value")
+        if not np.isfinite(value):
+            self.fail(f"{what} is {value}", hint or "a finite number is expected: look for a log of 0 or a "
+                      "division by 0")
+        return float(value)
+
     @staticmethod
     def matches(value, expected, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
         """True when ``value`` has ``expected``'s shape and values, whatever the float dtype or device of

@@ -94,14 +94,6 @@ def ddim_step(check, answer):
     check.passed("the last step returns the estimate of x0")
 
 
-def _number(check, value, what: str, hint: str | None = None) -> torch.Tensor:
-    """The reader's result as one float64 number, or a failure that says it is not one."""
-    value = check.tensor(value, what)
-    if value.numel() != 1:
-        check.fail(f"{what} should be one number, got shape {tuple(value.shape)}",
-                   hint or "reduce to one number (a mean or a sum over every element), and return it")
-    return value.reshape(())
-
 
 @exercise("histogram_match")
 def histogram_match(check, answer):
@@ -110,17 +102,17 @@ def histogram_match(check, answer):
 
     a = torch.tensor([10, 10, 11, 12, 13, 13, 13, 10])
     got = check.call(answer, a, a.clone(), what="histogram_match(a, a)")
-    check.close(_number(check, got, "the match"), torch.tensor(1.0, dtype=torch.float64),
+    check.close(check.number(got, "the match"), torch.tensor(1.0, dtype=torch.float64),
                 "the match of a set with itself", "identical histograms have total-variation distance 0, so match 1")
     check.passed("a histogram matches itself perfectly")
     got = check.call(answer, torch.tensor([0, 0, 1]), torch.tensor([5, 6]), what="histogram_match of disjoint values")
-    check.close(_number(check, got, "the match"), torch.tensor(0.0, dtype=torch.float64),
+    check.close(check.number(got, "the match"), torch.tensor(0.0, dtype=torch.float64),
                 "the match of sets with no value in common", "histograms with no common value are 1 apart")
     check.passed("disjoint histograms match 0")
     b = torch.tensor([10, 11, 11, 11, 12, 13])
     expected = reference_match(a, b)
     got = check.call(answer, a, b, what="histogram_match(a, b) for sets of 8 and 6 values")
-    check.close(_number(check, got, "the match"), torch.tensor(expected, dtype=torch.float64),
+    check.close(check.number(got, "the match"), torch.tensor(expected, dtype=torch.float64),
                 "the match of two sets of different sizes",
                 "turn counts into shares (divide by each set's own length), then 1 - 0.5 * sum |p_a - p_b| "
                 "over every value that occurs in either set")
@@ -149,7 +141,7 @@ def psnr(check, answer):
     reference = torch.rand(4, 3, 8, 8, generator=gen)
     images = (reference + 0.05 * torch.randn(4, 3, 8, 8, generator=gen)).clamp(0, 1)
     got = check.call(answer, images, reference, what="psnr(images, reference)")
-    value = _number(check, got, "the PSNR of the whole set",
+    value = check.number(got, "the PSNR of the whole set",
                     "average the squared error over every pixel of every image first, then take 10 log10(1 / MSE)")
     check.close(value, reference_psnr(images, reference), "PSNR",
                 "PSNR = 10 * log10(1 / MSE), with the MSE over all pixels (the peak value is 1); "
@@ -188,9 +180,9 @@ def psnr_from_rmse(check, answer):
     cases = [(0.05, 1.0), (0.05, 0.5), (0.1, 0.8), (0.02, 2.0)]
     for detail_std, ratio in cases:
         got = check.call(answer, detail_std, ratio, what=f"psnr_from_rmse({detail_std}, {ratio})")
-        value = _number(check, got, "the PSNR", "return one number, in dB")
+        value = check.number(got, "the PSNR", "return one number, in dB")
         expected = -20 * math.log10(detail_std * ratio)
-        if abs(value.item() - expected / 2) < 1e-6:
+        if abs(value - expected / 2) < 1e-6:
             check.fail(f"psnr_from_rmse({detail_std}, {ratio}) is half the right value",
                        "PSNR = 10 log10(1 / MSE), and the MSE is the RMSE squared: 20 log10(1 / RMSE)")
         check.close(value, torch.tensor(expected, dtype=torch.float64), f"the PSNR for std {detail_std}, ratio {ratio}",

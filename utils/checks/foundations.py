@@ -5,24 +5,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .core import exercise
-
-
-def _number(check, value, what: str) -> float:
-    """The reader's result as one finite float, or a failure that says what it was."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1 or isinstance(value, np.ndarray) and value.size == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        shape = f" of shape {tuple(value.shape)}" if hasattr(value, "shape") else ""
-        check.fail(f"{what} should be one number, got a {type(value).__name__}{shape}",
-                   "return a float (or a tensor holding one number)")
-    if not math.isfinite(value):
-        check.fail(f"{what} is {value}", "a finite number is expected")
-    return float(value)
 
 
 def _no_autograd(answer):
@@ -80,7 +66,7 @@ def largest_stable_lr(check, answer):
     f(x) = sum_i curvatures[i] * x_i ** 2 / 2, that is 2 / max(curvatures)."""
     cases = [torch.tensor(c, dtype=torch.float64) for c in ([0.2, 20.0], [4.0], [3.0, 0.5, 8.0])]
     for curvatures in cases:
-        got = _number(check, check.call(answer, curvatures.clone(), what=f"largest_stable_lr({curvatures.tolist()})"),
+        got = check.number(check.call(answer, curvatures.clone(), what=f"largest_stable_lr({curvatures.tolist()})"),
                       "the learning rate")
         top, low = curvatures.max().item(), curvatures.min().item()
         expected = 2 / top
@@ -104,7 +90,7 @@ def initial_loss(check, answer):
     """``answer(n_classes)`` -> the predicted cross-entropy of an untrained classifier whose logits are all
     (nearly) equal: ln(n_classes), within 2 %."""
     for k in (10, 2, 1000):
-        got = _number(check, check.call(answer, k, what=f"initial_loss({k})"), "the predicted loss")
+        got = check.number(check.call(answer, k, what=f"initial_loss({k})"), "the predicted loss")
         expected = math.log(k)
         if got < 0:
             check.fail(f"for {k} classes you predicted a negative loss, {got:.4g}",

@@ -13,24 +13,12 @@ import torch
 from .core import exercise
 
 
-def _number(check, value, what: str) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, np.ndarray) and value.size == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        check.fail(f"{what} should be one number, got {type(value).__name__}"
-                   f"{f' of shape {tuple(value.shape)}' if hasattr(value, 'shape') else ''}",
-                   "return a float (or a one-element tensor): reduce what you computed to a single value")
-    return float(value)
-
-
 @exercise("perplexity")
 def perplexity(check, answer):
     """``answer(token_losses)`` (per-token negative log-likelihoods in nats) -> the perplexity."""
     losses = torch.tensor([0.5, 2.0, 1.0, 0.1, 3.0])
     expected = math.exp(losses.mean().item())
-    got = _number(check, check.call(answer, losses, what="perplexity(token_losses)"), "the perplexity")
+    got = check.number(check.call(answer, losses, what="perplexity(token_losses)"), "the perplexity")
     if math.isclose(got, torch.exp(losses).mean().item(), rel_tol=1e-4):
         check.fail("that is the mean of exp(loss) per token",
                    "average the losses first (the log-likelihood per token), then take exp of the average")
@@ -42,7 +30,7 @@ def perplexity(check, answer):
         check.fail(f"got {got:.5g}, expected {expected:.5g}", "perplexity = exp(mean of the per-token losses)")
     check.passed("perplexity is exp of the mean loss per token")
     uniform = torch.full((7,), math.log(50.0))
-    got = _number(check, check.call(answer, uniform, what="perplexity of a uniform guess over 50 tokens"),
+    got = check.number(check.call(answer, uniform, what="perplexity of a uniform guess over 50 tokens"),
                   "the perplexity")
     if not math.isclose(got, 50.0, rel_tol=1e-4):
         check.fail(f"a model that spreads its bet evenly over 50 tokens should have perplexity 50, got {got:.4g}")
@@ -67,7 +55,7 @@ def modified_precision(check, answer):
     for hypothesis, reference, n in cases:
         hyp, ref = hypothesis.split(), reference.split()
         expected = _reference_precision(hyp, ref, n)
-        got = _number(check, check.call(answer, hyp, ref, n, what=f"modified_precision({hypothesis!r}, {reference!r}, "
+        got = check.number(check.call(answer, hyp, ref, n, what=f"modified_precision({hypothesis!r}, {reference!r}, "
                                                              f"{n})"), "the precision")
         if not math.isclose(got, expected, abs_tol=1e-6):
             unclipped = sum(tuple(hyp[i:i + n]) in set(tuple(ref[j:j + n]) for j in range(len(ref) - n + 1))
@@ -97,7 +85,7 @@ def gaussian_frechet(check, answer):
     t = lambda x: torch.tensor(x, dtype=torch.float64)  # noqa: E731
     diagonal = (np.zeros(3), np.diag([1.0, 4.0, 9.0]), np.ones(3), np.diag([4.0, 4.0, 4.0]))
     expected = _reference_frechet(*diagonal)
-    got = _number(check, check.call(answer, *map(t, diagonal), what="gaussian_frechet on diagonal covariances"),
+    got = check.number(check.call(answer, *map(t, diagonal), what="gaussian_frechet on diagonal covariances"),
                   "the distance")
     mean_only = float(((diagonal[0] - diagonal[2]) ** 2).sum())
     if math.isclose(got, mean_only, rel_tol=1e-5):
@@ -108,7 +96,7 @@ def gaussian_frechet(check, answer):
                    "the diagonal of sqrt(c1 * c2)")
     check.passed("diagonal covariances: |mu1 - mu2|^2 + sum of (sqrt(c1) - sqrt(c2))^2")
     expected = _reference_frechet(mu1, cov1, mu2, cov2)
-    got = _number(check, check.call(answer, t(mu1), t(cov1), t(mu2), t(cov2), what="gaussian_frechet on full "
+    got = check.number(check.call(answer, t(mu1), t(cov1), t(mu2), t(cov2), what="gaussian_frechet on full "
                                     "covariances"), "the distance")
     if math.isclose(got, float(((mu1 - mu2) ** 2).sum() + np.trace(cov1 + cov2 - 2 * np.sqrt(np.abs(cov1 * cov2)))),
                     rel_tol=1e-5):
@@ -118,7 +106,7 @@ def gaussian_frechet(check, answer):
         check.fail(f"for full covariances got {got:.6g}, expected {expected:.6g}",
                    "(C1 C2)^(1/2) is the MATRIX square root of the product, e.g. scipy.linalg.sqrtm(C1 @ C2).real")
     check.passed("full covariances: the matrix square root of C1 C2")
-    got = _number(check, check.call(answer, t(mu1), t(cov1), t(mu1), t(cov1), what="gaussian_frechet of a Gaussian "
+    got = check.number(check.call(answer, t(mu1), t(cov1), t(mu1), t(cov1), what="gaussian_frechet of a Gaussian "
                                     "with itself"), "the distance")
     if abs(got) > 1e-6:
         check.fail(f"a Gaussian's distance to itself should be 0, got {got:.3g}")
@@ -133,7 +121,7 @@ def initial_loss(check, answer):
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             check.fail(f"initial_loss({vocab}) should return a pair, got {type(result).__name__}",
                        "return loss, perplexity")
-        loss, ppl = _number(check, result[0], "the loss"), _number(check, result[1], "the perplexity")
+        loss, ppl = check.number(result[0], "the loss"), check.number(result[1], "the perplexity")
         if math.isclose(loss, math.log2(vocab), rel_tol=1e-6) and not math.isclose(loss, math.log(vocab)):
             check.fail(f"the loss for {vocab} tokens is in bits", "the loss is in nats: the natural log, math.log")
         if abs(loss - 1 / vocab) < 1e-9:
