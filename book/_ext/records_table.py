@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from book_html import add_static_path
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -37,7 +38,6 @@ from sphinx.util.docutils import SphinxDirective
 from utils.paths import ROOT, records_dir
 from utils.record import HELD, NOT_CHECKED, check_one_setting, load_records
 
-STATIC = Path(__file__).resolve().parent.parent / "_static"
 HELD_MARK, NOT_HELD, UNCHECKED, RECORDED = "held", "not held", "not checked", "recorded"
 MARKS = {HELD_MARK: "\u2713 held", NOT_HELD: "\u2717 not held", UNCHECKED: "\u2013 not checked",
          RECORDED: "\u00b7 recorded"}
@@ -497,16 +497,11 @@ def _always_outdated(app, env, added, changed, removed):
     return [doc for doc, meta in env.metadata.items() if meta.get("records_page")]
 
 
-def _static_path(app):
-    if str(STATIC) not in app.config.html_static_path:
-        app.config.html_static_path.append(str(STATIC))
-
-
 def setup(app):
     app.add_node(records_placeholder)
     app.add_directive("records-table", RecordsTable)
     app.add_post_transform(FillResults)
     app.connect("env-get-outdated", _always_outdated)
-    app.connect("builder-inited", _static_path)
+    app.connect("builder-inited", add_static_path)  # results.css lives in book/_static
     app.add_css_file("results.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
