@@ -16,6 +16,15 @@ def test_image_grid_gray_and_rgb():
     plt.close("all")
 
 
+def test_image_grid_alone_fits_the_column():
+    narrow = plot.image_grid(torch.rand(8, 1, 8, 8), nrow=4).figure.get_size_inches()
+    wide = plot.image_grid(torch.rand(64, 1, 8, 8), nrow=32).figure.get_size_inches()
+    assert narrow[0] == pytest.approx(4 * 0.6)  # 0.6 in a picture
+    assert wide[0] == pytest.approx(plot.COLUMN_INCHES)  # capped at the column
+    assert wide[1] == pytest.approx(2 * plot.COLUMN_INCHES / 32)  # square pictures
+    plt.close("all")
+
+
 def test_curves_scatter_and_density():
     plot.loss_curves({"a": [3.0, 2.0, 1.0] * 10, "b": ([0, 5, 10], [1.0, 0.5, 0.2])}, smooth=5, logy=True)
     plot.scatter_2d(torch.randn(50, 2), labels=torch.arange(50) % 3, lim=3)

@@ -182,7 +182,9 @@ def image_grid(images, nrow: int = 8, ax=None, title: str | None = None, vmin=0.
         r, col = divmod(i, nrow)
         top, left = pad + r * (h + pad), pad + col * (w + pad)
         canvas[top:top + h, left:left + w] = x[i].transpose(1, 2, 0)
-    ax = _axis(ax, figsize=(nrow * 0.6, rows * 0.6))
+    # 0.6 in per picture, but never wider than the book's column (a wider figure is shown shrunk)
+    scale = min(0.6, COLUMN_INCHES / nrow)
+    ax = _axis(ax, figsize=(nrow * scale, rows * scale + (0.3 if title else 0.0)))
     if c == 1:
         cmap_obj = plt.get_cmap(cmap).with_extremes(bad="white")  # the gaps between pictures
         ax.imshow(canvas[..., 0], cmap=cmap_obj, vmin=vmin, vmax=vmax, interpolation="nearest")
