@@ -272,6 +272,25 @@ def test_attention_drops_weights_in_training_only():
     assert not torch.allclose(attn(x), quiet)
 
 
+def test_attention_dropout_can_be_set_apart_from_the_residual_dropout():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=5, n_layer=2, n_head=2, n_embd=8, dropout=0.5, attn_dropout=0.0))
+    for block in model.blocks:
+        assert block.attn.dropout == 0.0 and block.attn.resid_dropout.p == 0.5 and block.mlp.dropout.p == 0.5
+    attn = model.blocks[0].attn.train()
+    attn.resid_dropout = nn.Identity()  # the weights' dropout is off: training is deterministic
+    x = torch.randn(2, 6, 8)
+    assert torch.equal(attn(x), attn(x))
+    assert GPT(GPTConfig(vocab_size=5, n_embd=8, dropout=0.2, attn_dropout=0.7)).blocks[0].attn.dropout == 0.7
+    assert GPTConfig(vocab_size=5).attn_dropout is None  # by default as dropout
+    for bad in (1.0, -0.1, True, "0.1"):
+        with pytest.raises(ValueError) as error:
+            GPTConfig(vocab_size=5, attn_dropout=bad)
+        assert str(error.value) == f"attn_dropout must be None (the same as dropout) or in [0, 1), got {bad}"
+    GPTConfig(vocab_size=5, attn_dropout=0)  # 0 and rates up to 1 are fine
+    GPTConfig(vocab_size=5, attn_dropout=0.999)
+
+
 def reference_hidden(model: GPT, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
     """GPT-2's forward pass, written out: token plus position embedding, pre-norm residual blocks, a final norm."""
     x = model.wte.weight[idx] + model.wpe.weight[start:start + idx.shape[1]]

@@ -34,6 +34,9 @@ class GPTConfig:
     n_embd: int = 64
     ff_mult: int = 4  # feed-forward width = ff_mult * n_embd
     dropout: float = 0.0
+    # dropout of the attention weights; None: the same as ``dropout``. Any rate above 0 sends PyTorch's
+    # fused attention to its slower plain path in training (on a CPU, twice the time of a small model's step).
+    attn_dropout: float | None = None
     bias: bool = True
     causal: bool = True  # False: every token sees every other (an encoder)
     n_expert: int = 0
@@ -53,6 +56,9 @@ class GPTConfig:
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) \
                 or not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.attn_dropout is not None and (isinstance(self.attn_dropout, bool) or not isinstance(
+                self.attn_dropout, (int, float)) or not 0.0 <= self.attn_dropout < 1.0):
+            raise ValueError(f"attn_dropout must be None (the same as dropout) or in [0, 1), got {self.attn_dropout}")
         if self.n_expert and not 1 <= self.top_k <= self.n_expert:
             raise ValueError(f"top_k must be between 1 and n_expert={self.n_expert}, got {self.top_k}")
 
@@ -75,7 +81,8 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         _check_config(config)
-        self.n_head, self.causal, self.dropout = config.n_head, config.causal, config.dropout
+        self.n_head, self.causal = config.n_head, config.causal
+        self.dropout = config.dropout if config.attn_dropout is None else config.attn_dropout  # on the weights
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v at once
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
