@@ -43,6 +43,7 @@ from utils import (
     lora,
     metrics,
     moe,
+    pixelcnn,
     plot,
     record,
     tables,
@@ -70,6 +71,11 @@ SCHEDULE = diffusion.cosine_schedule(10)
 torch.manual_seed(0)
 TINY_GPT = gpt.GPT(gpt.GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=8))
 IDX = torch.randint(0, 11, (2, 5))
+TINY_CNN = pixelcnn.PixelCNN(channels=4, layers=2).eval()
+GATED = pixelcnn.GatedLayer(4)
+V4 = torch.randn(2, 4, 8, 8)
+LEV8 = digits.digit_levels(X8)  # (20, 64) grey levels 0..16
+IGPT28 = gpt.GPT(gpt.GPTConfig(vocab_size=28, block_size=64, n_layer=1, n_head=2, n_embd=8))  # class tokens
 TINY_UNET = unet.UNet(in_channels=1, channels=(8, 16), emb_dim=16)
 X_T = torch.randn(4, 1, 8, 8)
 T4 = torch.zeros(4, dtype=torch.long)
@@ -148,6 +154,16 @@ M(U + "baselines.kde_bandwidth", "range", lambda: baselines.kde_bandwidth(DIGITS
 M(U + "baselines.kde_digits", "none", lambda: baselines.kde_digits(None, 5), "digits", "NoneType")
 M(U + "baselines.kde_digits", "range", lambda: baselines.kde_digits(DIGITS, 5, bandwidth=-1.0), "bandwidth")
 M(U + "baselines.kde_digits", "type", lambda: baselines.kde_digits(DIGITS, "5"), "n", "'5'")
+
+# utils.data.digits
+M(U + "data.digits.digit_levels", "none", lambda: digits.digit_levels(None), "images", "NoneType")
+M(U + "data.digits.digit_levels", "range", lambda: digits.digit_levels(X8 * 16), "images", "[0, 1]")
+M(U + "data.digits.digit_levels", "shape", lambda: digits.digit_levels(X8[:, 0]), "images", "(N, 1, 8, 8)")
+M(U + "data.digits.levels_to_images", "none", lambda: digits.levels_to_images(None), "levels", "NoneType")
+M(U + "data.digits.levels_to_images", "type", lambda: digits.levels_to_images(X8.flatten(1)), "levels", "integer")
+M(U + "data.digits.levels_to_images", "range", lambda: digits.levels_to_images(LEV8 + 1), "levels", "0..16", "17")
+M(U + "data.digits.levels_to_images", "shape", lambda: digits.levels_to_images(LEV8[:, :63]), "levels",
+  "(N, 64)")
 
 # utils.data.faces
 M(U + "data.faces.sample_faces", "none", lambda: faces.sample_faces(None), "n", "None")
@@ -432,6 +448,7 @@ M(U + "gan.train_gan", "none", lambda: gan.train_gan(None, DISC, X8 * 2 - 1, ste
 M(U + "gpt.GPTConfig", "none", lambda: gpt.GPTConfig(vocab_size=None), "vocab_size", "None")
 M(U + "gpt.GPTConfig", "value", lambda: gpt.GPTConfig(vocab_size=0), "vocab_size", "0")
 M(U + "gpt.GPTConfig", "value", lambda: gpt.GPTConfig(10, n_embd=10, n_head=3), "n_embd", "n_head")
+M(U + "gpt.GPTConfig", "value", lambda: gpt.GPTConfig(10, attn_dropout=1.5), "attn_dropout", "[0, 1)", "1.5")
 M(U + "gpt.CausalSelfAttention", "none", lambda: gpt.CausalSelfAttention(None), "config", "NoneType")
 M(U + "gpt.CausalSelfAttention", "type", lambda: gpt.CausalSelfAttention({"n_embd": 8}), "config", "dict")
 M(U + "gpt.CausalSelfAttention.forward", "none", lambda: TINY_GPT.blocks[0].attn(None), "x", "NoneType")
@@ -614,6 +631,91 @@ M(U + "moe.MoEFeedForward", "value", lambda: moe.MoEFeedForward(8, 16, 4, top_k=
 M(U + "moe.MoEFeedForward.forward", "none", lambda: moe.MoEFeedForward(8, 16, 4)(None), "x", "NoneType")
 M(U + "moe.MoEFeedForward.forward", "shape", lambda: moe.MoEFeedForward(8, 16, 4)(torch.zeros(2, 8)), "x",
   "(B, T, 8)")
+
+# utils.pixelcnn
+M(U + "pixelcnn.conv_mask", "none", lambda: pixelcnn.conv_mask(None, "A"), "kernel_size", "None")
+M(U + "pixelcnn.conv_mask", "value", lambda: pixelcnn.conv_mask(4, "A"), "kernel_size", "odd", "4")
+M(U + "pixelcnn.conv_mask", "value", lambda: pixelcnn.conv_mask(3, "a"), "mask_type", "'a'")
+M(U + "pixelcnn.MaskedConv2d", "none", lambda: pixelcnn.MaskedConv2d(None, 4, 3, "A"), "in_channels", "None")
+M(U + "pixelcnn.MaskedConv2d", "value", lambda: pixelcnn.MaskedConv2d(1, 4, 3, "C"), "mask_type", "'C'")
+M(U + "pixelcnn.MaskedConv2d.forward", "none", lambda: pixelcnn.MaskedConv2d(1, 4, 3, "A")(None), "x", "NoneType")
+M(U + "pixelcnn.MaskedConv2d.forward", "shape", lambda: pixelcnn.MaskedConv2d(1, 4, 3, "A")(X8[:, 0]), "x",
+  "(B, C, H, W)", "(20, 8, 8)")
+M(U + "pixelcnn.stack_masks", "none", lambda: pixelcnn.stack_masks(None, True), "kernel_size", "None")
+M(U + "pixelcnn.stack_masks", "type", lambda: pixelcnn.stack_masks(3, "yes"), "first", "str")
+M(U + "pixelcnn.GatedLayer", "none", lambda: pixelcnn.GatedLayer(None), "channels", "None")
+M(U + "pixelcnn.GatedLayer", "value", lambda: pixelcnn.GatedLayer(4, kernel_size=2), "kernel_size", "odd")
+M(U + "pixelcnn.GatedLayer.forward", "none", lambda: GATED(None, V4), "v", "NoneType")
+M(U + "pixelcnn.GatedLayer.forward", "shape", lambda: GATED(V4, V4[:, :2]), "same shape", "(2, 4, 8, 8)")
+M(U + "pixelcnn.GatedLayer.vertical", "none", lambda: GATED.vertical(None), "v", "NoneType")
+M(U + "pixelcnn.GatedLayer.vertical", "type", lambda: GATED.vertical(V4.long()), "v", "floating-point")
+M(U + "pixelcnn.GatedLayer.horizontal", "none", lambda: GATED.horizontal(V4, None), "v_feat", "NoneType")
+M(U + "pixelcnn.GatedLayer.horizontal", "shape", lambda: GATED.horizontal(V4, V4), "v_feat", "8 channels",
+  "(2, 4, 8, 8)")
+M(U + "pixelcnn.PixelCNN", "none", lambda: pixelcnn.PixelCNN(channels=None), "channels", "None")
+M(U + "pixelcnn.PixelCNN", "range", lambda: pixelcnn.PixelCNN(dropout=1.0), "dropout", "1.0")
+M(U + "pixelcnn.PixelCNN.forward", "none", lambda: TINY_CNN(None), "levels", "NoneType")
+M(U + "pixelcnn.PixelCNN.forward", "type", lambda: TINY_CNN(X8.flatten(1)), "levels", "integer")
+M(U + "pixelcnn.PixelCNN.forward", "range", lambda: TINY_CNN(LEV8 * 2), "levels", "0..16", "32")
+M(U + "pixelcnn.PixelCNN.forward", "shape", lambda: TINY_CNN(LEV8[:, :60]), "levels", "multiple of 8", "(20, 60)")
+M(U + "pixelcnn.pixel_logits", "none", lambda: pixelcnn.pixel_logits(None, LEV8), "model", "NoneType")
+M(U + "pixelcnn.pixel_logits", "type", lambda: pixelcnn.pixel_logits(JUDGE, LEV8), "model", "DigitJudge")
+M(U + "pixelcnn.pixel_logits", "value", lambda: pixelcnn.pixel_logits(TINY_GPT, LEV8), "vocab_size", "18")
+M(U + "pixelcnn.pixel_logits", "none", lambda: pixelcnn.pixel_logits(TINY_CNN, None), "levels", "NoneType")
+M(U + "pixelcnn.next_pixel_loss", "none", lambda: pixelcnn.next_pixel_loss(TINY_CNN, None), "batch", "NoneType")
+M(U + "pixelcnn.next_pixel_loss", "type", lambda: pixelcnn.next_pixel_loss(TINY_CNN, (X8.flatten(1),)), "batch",
+  "integer", "float32")
+M(U + "pixelcnn.bits_per_dim", "none", lambda: pixelcnn.bits_per_dim(TINY_CNN, None), "levels", "NoneType")
+M(U + "pixelcnn.bits_per_dim", "range", lambda: pixelcnn.bits_per_dim(TINY_CNN, LEV8 - 1), "levels", "0..16", "-1")
+M(U + "pixelcnn.bits_per_dim", "value", lambda: pixelcnn.bits_per_dim(TINY_CNN, LEV8, batch_size=0), "batch_size")
+M(U + "pixelcnn.sample_pixels", "none", lambda: pixelcnn.sample_pixels(None, 2), "model", "NoneType")
+M(U + "pixelcnn.sample_pixels", "value", lambda: pixelcnn.sample_pixels(TINY_CNN, 0), "n", "0")
+M(U + "pixelcnn.sample_pixels", "shape", lambda: pixelcnn.sample_pixels(TINY_CNN, 3, given=LEV8[:2, :8]), "given",
+  "(3, k)", "(2, 8)")
+M(U + "pixelcnn.sample_pixels", "range", lambda: pixelcnn.sample_pixels(TINY_CNN, 2, temperature=0.0),
+  "temperature", "0.0")
+M(U + "pixelcnn.sample_pixels", "type", lambda: pixelcnn.sample_pixels(TINY_CNN, 2, generator=0), "generator", "int")
+M(U + "pixelcnn.level_splits", "none", lambda: pixelcnn.level_splits(None), "digits", "NoneType")
+M(U + "pixelcnn.level_splits", "range", lambda: pixelcnn.level_splits(DIGITS, n_val=2000), "n_val", "2000")
+M(U + "pixelcnn.shifted_batches", "none", lambda: pixelcnn.shifted_batches(None, 4), "levels", "NoneType")
+M(U + "pixelcnn.shifted_batches", "range", lambda: pixelcnn.shifted_batches(LEV8, 4, shift=1.5), "shift", "1.5")
+M(U + "pixelcnn.shifted_batches", "value", lambda: pixelcnn.shifted_batches(LEV8, 0), "batch_size", "0")
+M(U + "pixelcnn.fit_next_pixel", "none", lambda: pixelcnn.fit_next_pixel(None, LEV8, LEV8, steps=1, batch_size=2,
+                                                                         lr=0.1), "model", "NoneType")
+M(U + "pixelcnn.fit_next_pixel", "none", lambda: pixelcnn.fit_next_pixel(TINY_CNN, LEV8, None, steps=1, batch_size=2,
+                                                                         lr=0.1), "val_levels", "NoneType")
+M(U + "pixelcnn.fit_next_pixel", "shape", lambda: pixelcnn.fit_next_pixel(TINY_CNN, LEV8[:, :32], LEV8, steps=1,
+                                                                          batch_size=2, lr=0.1), "train_levels",
+  "(B, 64)", "(20, 32)")
+M(U + "pixelcnn.class_tokens", "none", lambda: pixelcnn.class_tokens(None), "labels", "NoneType")
+M(U + "pixelcnn.class_tokens", "range", lambda: pixelcnn.class_tokens(Y8 + 1), "labels", "0..9", "10")
+M(U + "pixelcnn.pixel_logits", "range", lambda: pixelcnn.pixel_logits(IGPT28, LEV8, LEV8[:, 0]), "first",
+  "start token")
+M(U + "pixelcnn.pixel_logits", "value", lambda: pixelcnn.pixel_logits(TINY_CNN, LEV8, Y8 + 18), "first",
+  "PixelCNN")
+M(U + "pixelcnn.log_likelihoods", "none", lambda: pixelcnn.log_likelihoods(TINY_CNN, None), "levels", "NoneType")
+M(U + "pixelcnn.log_likelihoods", "range", lambda: pixelcnn.log_likelihoods(TINY_CNN, LEV8, pixels=65), "pixels",
+  "65")
+M(U + "pixelcnn.log_likelihoods", "shape", lambda: pixelcnn.log_likelihoods(IGPT28, LEV8, Y8[:3] + 18), "first",
+  "(20,)", "(3,)")
+M(U + "pixelcnn.class_log_likelihoods", "none", lambda: pixelcnn.class_log_likelihoods(None, LEV8), "model",
+  "NoneType")
+M(U + "pixelcnn.class_log_likelihoods", "type", lambda: pixelcnn.class_log_likelihoods(TINY_CNN, LEV8), "model",
+  "class tokens", "PixelCNN")
+M(U + "pixelcnn.class_log_likelihoods", "none", lambda: pixelcnn.class_log_likelihoods(IGPT28, None), "levels",
+  "NoneType")
+M(U + "pixelcnn.sample_pixels", "value", lambda: pixelcnn.sample_pixels(TINY_CNN, 2, first=Y8[:2] + 18), "first",
+  "PixelCNN")
+M(U + "pixelcnn.shifted_batches", "shape", lambda: pixelcnn.shifted_batches(LEV8, 4, labels=Y8[:5]), "labels",
+  "(20,)", "(5,)")
+M(U + "pixelcnn.fit_next_pixel", "value", lambda: pixelcnn.fit_next_pixel(IGPT28, LEV8, LEV8, steps=1, batch_size=2,
+                                                                          lr=0.1, train_labels=Y8), "val_labels",
+  "together")
+M(U + "pixelcnn.fit_next_pixel", "value", lambda: pixelcnn.fit_next_pixel(TINY_CNN, LEV8, LEV8, steps=1, batch_size=2,
+                                                                          lr=0.1, train_labels=Y8, val_labels=Y8),
+  "labels", "PixelCNN")
+M(U + "pixelcnn.pixel_histograms", "none", lambda: pixelcnn.pixel_histograms(None), "levels", "NoneType")
+M(U + "pixelcnn.pixel_histograms", "range", lambda: pixelcnn.pixel_histograms(LEV8, alpha=-1.0), "alpha", "-1.0")
 
 # utils.plot (the house style)
 M(U + "plot.smallest_text_pt", "none", lambda: plot.smallest_text_pt(None), "fig", "Figure", "NoneType")
@@ -873,6 +975,7 @@ EXEMPT = {
     "utils.data.news.Event", "utils.data.news.Article", "utils.data.news.NewsSplits",
     "utils.data.photos.PhotoPatches", "utils.data.scenes.Scenes", "utils.data.stories.Story",
     "utils.data.stories.StorySplits", "utils.data.toy2d.Toy2D", "utils.train.History",
+    "utils.pixelcnn.LevelSplits",
 }
 # The checkers' framework: its callers are the checkers, which :func:`test_checkers_never_raise` plays with a
 # reader's wrong answers; the reader never calls it.

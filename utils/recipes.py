@@ -83,3 +83,61 @@ class Recipe:
 def _plain(sizes: dict) -> dict:
     """Sizes as saved: tuples become lists, so a loaded file compares equal to the recipe."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in sizes.items()}
+
+
+# Chapter 10's next-pixel models of the digits. Both train with utils.pixelcnn.fit_next_pixel on the same
+# split (utils.pixelcnn.level_splits) and keep the weights of their best validation step.
+def _build_pixelcnn(sizes: dict) -> nn.Module:
+    from .device import seed
+    from .pixelcnn import PixelCNN
+
+    seed(0)
+    return PixelCNN(channels=sizes["channels"], layers=sizes["layers"], dropout=sizes["dropout"])
+
+
+def _build_igpt(sizes: dict) -> nn.Module:
+    from .data.digits import LEVELS, SIDE
+    from .device import seed
+    from .gpt import GPT, GPTConfig
+
+    seed(0)
+    # 17 levels, the start token (no class) and 10 class tokens
+    return GPT(GPTConfig(vocab_size=LEVELS + 1 + 10, block_size=SIDE * SIDE, n_layer=sizes["n_layer"],
+                         n_head=sizes["n_head"], n_embd=sizes["n_embd"], dropout=sizes["dropout"],
+                         attn_dropout=sizes.get("attn_dropout")))
+
+
+def _fit_next_pixel(model: nn.Module, sizes: dict) -> nn.Module:
+    from .data import load_digits
+    from .pixelcnn import fit_next_pixel, level_splits
+
+    split = level_splits(load_digits())
+    labels = {"train_labels": split.fit_labels, "val_labels": split.val_labels} if sizes.get("classes") else {}
+    model, _ = fit_next_pixel(model, split.fit, split.val, steps=sizes["steps"], batch_size=sizes["batch"],
+                              lr=sizes["lr"], weight_decay=sizes["weight_decay"], shift=sizes["shift"],
+                              eval_every=sizes["eval_every"], seed=0, null_share=sizes.get("null_share", 0.1),
+                              **labels)
+    return model
+
+
+# The PixelCNN trains without remedies but early stopping (the chapter shows it over-fit); the image GPT
+# reads each digit's class token first (null_share: the share of rows given the start token instead) and
+# trains with dropout (on the residual stream; none on the attention weights, which would send PyTorch's fused
+# attention to its slower plain path) and weight decay.
+PIXELCNN_DIGITS = Recipe(
+    name="pixelcnn_digits", chapter="10_next_pixel",
+    sizes={"cpu": dict(channels=24, layers=5, dropout=0.0, steps=1000, batch=64, lr=5e-3, weight_decay=0.0,
+                       shift=0.0, eval_every=50),
+           "gpu": dict(channels=64, layers=8, dropout=0.0, steps=3000, batch=128, lr=2e-3, weight_decay=0.0,
+                       shift=0.0, eval_every=100),
+           "smoke": dict(steps=2)},
+    build=_build_pixelcnn, fit=_fit_next_pixel)
+
+IGPT_DIGITS = Recipe(
+    name="igpt_digits", chapter="10_next_pixel",
+    sizes={"cpu": dict(n_layer=3, n_head=4, n_embd=64, dropout=0.1, attn_dropout=0.0, steps=1500, batch=64, lr=3e-3,
+                       weight_decay=0.1, shift=0.0, eval_every=50, classes=True, null_share=0.0),
+           "gpu": dict(n_layer=6, n_head=8, n_embd=256, dropout=0.1, attn_dropout=0.0, steps=4000, batch=128, lr=1e-3,
+                       weight_decay=0.1, shift=0.0, eval_every=100, classes=True, null_share=0.0),
+           "smoke": dict(steps=2)},
+    build=_build_igpt, fit=_fit_next_pixel)
