@@ -167,3 +167,41 @@ def test_bits_per_char_is_a_python_float():
 
     value = bits_per_char(100.0, 50)
     assert type(value) is float and value == pytest.approx(100 / (50 * math.log(2)))
+
+
+def _message(call, error):
+    with pytest.raises(error) as caught:
+        call()
+    return str(caught.value)
+
+
+_OK = np.zeros((4, 2))
+METRIC_MESSAGES = [
+    (lambda: frechet_distance(_OK, "features"), TypeError,
+     "features_b must be a tensor or array of features (N, D), got str"),
+    (lambda: frechet_distance(None, _OK), TypeError, "features_a must be a tensor or array of features (N, D), got "
+     "NoneType"),
+    (lambda: mode_coverage(7, _OK, std=1.0), TypeError,
+     "samples must be a tensor or array of features (N, D), got int"),
+    (lambda: mode_coverage(_OK, _OK, std=0.0), ValueError, "std must be a finite number > 0, got 0.0"),
+    (lambda: mode_coverage(_OK, _OK, std=1.0, threshold=-1.0), ValueError,
+     "threshold must be a finite number > 0, got -1.0"),
+    (lambda: histogram_match([1, 2], torch.tensor([1])), ValueError,
+     "a must be a non-empty 1-D integer tensor, got list"),
+    (lambda: histogram_match(torch.tensor([1]), torch.tensor([0.5])), ValueError,
+     "b must be a non-empty 1-D integer tensor, got (1,) torch.float32"),
+    (lambda: histogram_match(torch.tensor([1]), None), ValueError,
+     "b must be a non-empty 1-D integer tensor, got NoneType"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", METRIC_MESSAGES, ids=[m[:40] for *_, m in METRIC_MESSAGES])
+def test_bad_inputs_get_their_whole_message(call, error, message):
+    assert _message(call, error) == message
+
+
+def test_mean_pairwise_distance_names_what_it_got():
+    from utils.metrics import mean_pairwise_distance
+
+    assert _message(lambda: mean_pairwise_distance([[0.0], [1.0]]), TypeError) == \
+        "images must be a tensor (N, ...), got list"

@@ -131,3 +131,41 @@ def test_bleu_of_one_word_and_rouge_stems_only_words_over_three_letters():
 
     assert bleu(["a"], ["a"], max_n=1) == pytest.approx(100.0)
     assert rouge_tokens("Dogs was running") == ["dog", "was", "run"]  # Porter would make "was" "wa"
+
+
+# Every rule of the 13a tokeniser, each on a line made to need it, against sacrebleu's own.
+HARD_LINES = [
+    "a <skipped> line", "a hyphen-\nated word", "two\nlines", 'the &quot;quoted&quot; &amp; &lt;b&gt; tags',
+    "3-4 years, 1,000.5 dollars; (see: [1]) {x} ~y `z` a-b", "end.", "A.B, c,d 5. 6, 7.8",
+    "$5 + 10% = @home / #tag | x^2 _under_ !?", "trailing spaces   ",
+]
+
+
+@pytest.mark.parametrize("line", HARD_LINES)
+def test_tokenize_13a_equals_sacrebleu_on_every_rule(line):
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    assert tokenize_13a(line) == Tokenizer13a()(line).split()
+
+
+def _message(call, error):
+    with pytest.raises(error) as caught:
+        call()
+    return str(caught.value)
+
+
+TEXT_MESSAGES = [
+    (lambda: perplexity([]), ValueError, "nll_nats must hold at least one value"),
+    (lambda: perplexity([1.0, -0.5]), ValueError, "nll_nats must be finite and non-negative"),
+    (lambda: bits_per_char(-1.0, 5), ValueError, "total_nll_nats must be a finite number >= 0, got -1.0"),
+    (lambda: bleu("a b", ["a b"]), TypeError, "hypotheses must be a list of strings, got str"),
+    (lambda: bleu(["a b"], None), TypeError, "references must be a list of strings, got NoneType"),
+    (lambda: bleu(["a b"], ["a b"], max_n=0), ValueError, "max_n must be an int >= 1, got 0"),
+    (lambda: precision_recall({"a": 1}, np.zeros((5, 2))), TypeError,
+     "real_features must be a tensor or array of features (N, D), got dict"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", TEXT_MESSAGES, ids=[m[:40] for *_, m in TEXT_MESSAGES])
+def test_bad_inputs_get_their_whole_message(call, error, message):
+    assert _message(call, error) == message
