@@ -762,6 +762,9 @@ M(U + "plot.density_contours", "shape", lambda: plot.density_contours(lambda xy:
 
 # utils.record
 M(U + "record.check_promise", "none", lambda: record.check_promise(True, None), "message", "None")
+M(U + "record.recorded", "none", lambda: record.recorded(None, "fd_gmm"), "chapter", "None")
+M(U + "record.recorded", "value", lambda: record.recorded("01", " "), "metric", "' '")
+M(U + "record.recorded", "type", lambda: record.recorded("01", "fd", directory=3), "directory", "int")
 M(U + "record.check_promise", "none", lambda: record.check_promise(None, "accuracy >= 0.9"), "held", "NoneType")
 M(U + "record.check_promise", "shape", lambda: record.check_promise(torch.tensor([True, False]), "m"), "held", "(2,)")
 M(U + "record.record", "none", lambda: record.record(None, {"a": 1.0}, directory="/tmp"), "chapter", "None")

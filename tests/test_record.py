@@ -86,3 +86,18 @@ def test_summary_has_one_row_per_metric_and_skips_what_is_not_a_record(tmp_path)
     with pytest.raises(ValueError, match="in words"):
         record("03_c", {"x": 1.0}, promises={"x": 0.5}, directory=tmp_path)
     assert summary_rows(load_records(tmp_path)) == summary["rows"]
+
+
+def test_recorded_reads_a_metric_only_from_a_record_of_this_setting(tmp_path, monkeypatch):
+    from utils.record import recorded
+
+    assert recorded("01_x", "fd_gmm", directory=tmp_path) is None  # no record
+    record("01_x", {"fd_gmm": 32.5}, directory=tmp_path)
+    assert recorded("01_x", "fd_gmm", directory=tmp_path) == 32.5
+    assert recorded("01_x", "missing", directory=tmp_path) is None
+    for key, other in (("profile", "gpu"), ("device", "cuda"), ("smoke", True)):
+        entry = json.loads((tmp_path / "01_x.json").read_text())
+        (tmp_path / "02_y.json").write_text(json.dumps({**entry, key: other}))
+        assert recorded("02_y", "fd_gmm", directory=tmp_path) is None, key  # another setting: not this run's
+    monkeypatch.setattr("utils.record.records_dir", lambda: tmp_path)
+    assert recorded("01_x", "fd_gmm") == 32.5  # by default from the records folder

@@ -113,6 +113,24 @@ def record(chapter: str, metrics: dict, *, promises: dict | None = None, flops: 
     print(f"recorded {len(clean)} metrics for {chapter}{kept}")
 
 
+def recorded(chapter: str, metric: str, directory: str | Path | None = None) -> float | None:
+    """``metric`` as ``chapter`` recorded it, if that chapter ran in this very setting (the same profile,
+    device and kind of run, smoke or not); otherwise None, and the caller computes it again. A chapter
+    reuses an earlier chapter's baseline this way without retyping or retraining it."""
+    for name, value in (("chapter", chapter), ("metric", metric)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must be a non-empty str (a notebook's name, a metric's name), got {value!r}")
+    if directory is not None and not isinstance(directory, (str, Path)):
+        raise TypeError(f"directory must be None (the records folder) or a path, got {describe(directory)}")
+    path = (Path(directory) if directory is not None else records_dir()) / f"{chapter}.json"
+    if not path.exists():
+        return None
+    entry, here = json.loads(path.read_text()), environment()
+    if any(entry.get(key) != here[key] for key in ("profile", "device", "smoke")):
+        return None
+    return entry["metrics"].get(metric)
+
+
 def project_full_run(seconds: float) -> dict:
     """A smoke run's estimate of the profile's full run: each training run's time per step (measured at
     the profile's real shapes) times the steps the profile would take (the count by_profile swapped for
