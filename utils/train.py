@@ -92,8 +92,6 @@ def batch_sampler(*tensors: torch.Tensor, batch_size: int, seed: int = 0) -> Cal
     n = len(tensors[0])
     if any(len(t) != n for t in tensors):
         raise ValueError(f"tensors must have the same length, got {[len(t) for t in tensors]}")
-    if not 1 <= batch_size:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
 
     def get_batch(step: int):
         gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
