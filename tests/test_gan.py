@@ -525,10 +525,11 @@ def test_the_recipe_builds_seeded_and_fits_with_its_sizes(monkeypatch):
     again = ImageGenerator(5, 1, 8, 4)
     assert all(torch.equal(a, b) for a, b in zip(built.parameters(), again.parameters()))
     seen = {}
-    monkeypatch.setattr(gan, "train_gan", lambda g, d, images, **kw: seen.update(d=d, images=images, **kw))
+    monkeypatch.setattr(gan, "train_gan", lambda g, d, images, **kw: seen.update(g=g, d=d, images=images, **kw))
     assert gan._fit_digit_gan(built, sizes) is built
-    assert (seen["steps"], seen["batch"], seen["lr"]) == (3, 7, 1e-3)
+    assert seen["g"] is built and (seen["steps"], seen["batch"], seen["lr"]) == (3, 7, 1e-3)
     assert isinstance(seen["d"], ImageDiscriminator) and seen["d"].features[0].out_channels == 4
+    assert (seen["d"].channels, seen["d"].size) == (1, 8)  # grey 8x8 digits
     assert seen["images"].min() == -1 and seen["images"].max() == 1  # the digits in [-1, 1]
 
 
