@@ -228,3 +228,21 @@ def test_the_likelihood_of_the_first_pixels_is_read_from_the_whole_digit(make, p
         nats = torch.nn.functional.cross_entropy(PX.pixel_logits(model, levels).transpose(1, 2), levels,
                                                  reduction="none")  # (5, 64)
     assert torch.allclose(PX.log_likelihoods(model, levels, pixels=pixels), -nats[:, :pixels].sum(1), atol=1e-4)
+
+
+@pytest.mark.parametrize("classes", [False, True])
+def test_fit_with_sizes_is_fit_next_pixel_with_the_recipes_arguments(classes, monkeypatch):
+    split = PX.level_splits(load_digits())
+    sizes = dict(steps=3, batch=5, lr=2e-3, weight_decay=0.2, shift=0.25, eval_every=2, null_share=0.3,
+                 classes=classes)
+    seen = {}
+    monkeypatch.setattr(PX, "fit_next_pixel", lambda model, fit, val, **kw: seen.update(fit=fit, val=val, **kw))
+    PX.fit_with_sizes("model", split, sizes, n_val=7)
+    assert torch.equal(seen.pop("fit"), split.fit) and torch.equal(seen.pop("val"), split.val[:7])
+    if classes:
+        assert torch.equal(seen.pop("train_labels"), split.fit_labels)
+        assert torch.equal(seen.pop("val_labels"), split.val_labels[:7])
+    assert seen == dict(steps=3, batch_size=5, lr=2e-3, weight_decay=0.2, shift=0.25, eval_every=2, seed=0,
+                        null_share=0.3)
+    PX.fit_with_sizes("model", split, {k: v for k, v in sizes.items() if k != "null_share"})
+    assert seen["null_share"] == 0.1 and len(seen["val"]) == len(split.val)  # the defaults

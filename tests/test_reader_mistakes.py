@@ -687,6 +687,10 @@ M(U + "pixelcnn.fit_next_pixel", "none", lambda: pixelcnn.fit_next_pixel(TINY_CN
 M(U + "pixelcnn.fit_next_pixel", "shape", lambda: pixelcnn.fit_next_pixel(TINY_CNN, LEV8[:, :32], LEV8, steps=1,
                                                                           batch_size=2, lr=0.1), "train_levels",
   "(B, 64)", "(20, 32)")
+M(U + "pixelcnn.fit_with_sizes", "none", lambda: pixelcnn.fit_with_sizes(TINY_CNN, None, {}), "split", "NoneType")
+M(U + "pixelcnn.fit_with_sizes", "type", lambda: pixelcnn.fit_with_sizes(TINY_CNN, LEV8, {}), "split", "Tensor")
+M(U + "pixelcnn.fit_with_sizes", "value", lambda: pixelcnn.fit_with_sizes(TINY_CNN, pixelcnn.level_splits(DIGITS),
+                                                                          {"steps": 1}), "sizes", "eval_every")
 M(U + "pixelcnn.class_tokens", "none", lambda: pixelcnn.class_tokens(None), "labels", "NoneType")
 M(U + "pixelcnn.class_tokens", "range", lambda: pixelcnn.class_tokens(Y8 + 1), "labels", "0..9", "10")
 M(U + "pixelcnn.pixel_logits", "range", lambda: pixelcnn.pixel_logits(IGPT28, LEV8, LEV8[:, 0]), "first",

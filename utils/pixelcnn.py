@@ -465,6 +465,28 @@ def fit_next_pixel(model: nn.Module, train_levels: torch.Tensor, val_levels: tor
     return model.eval(), history
 
 
+RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "shift", "eval_every")
+
+
+def fit_with_sizes(model: nn.Module, split: LevelSplits, sizes: dict, n_val: int | None = None
+                   ) -> tuple[nn.Module, History]:
+    """:func:`fit_next_pixel` on ``split`` with a recipe's ``sizes`` (:data:`RECIPE_KEYS`; with
+    ``classes=True`` an image GPT reads each digit's class token, ``null_share`` of them the start token),
+    seed 0: the one place where a recipe's sizes become training arguments, for the chapter and for
+    :mod:`utils.recipes` alike. ``n_val`` validates on the first ``n_val`` validation digits only."""
+    if not isinstance(split, LevelSplits):
+        raise TypeError(f"split must be the LevelSplits of level_splits(...), got {describe(split)}")
+    if not isinstance(sizes, dict) or not set(RECIPE_KEYS) <= set(sizes):
+        raise ValueError(f"sizes must be a recipe's dict with {', '.join(RECIPE_KEYS)}, got "
+                         f"{sorted(sizes) if isinstance(sizes, dict) else describe(sizes)}")
+    val = split.val if n_val is None else split.val[:check_int(n_val, "n_val", 1)]
+    labels = {"train_labels": split.fit_labels, "val_labels": split.val_labels[:len(val)]} \
+        if sizes.get("classes") else {}
+    return fit_next_pixel(model, split.fit, val, steps=sizes["steps"], batch_size=sizes["batch"], lr=sizes["lr"],
+                          weight_decay=sizes["weight_decay"], shift=sizes["shift"], eval_every=sizes["eval_every"],
+                          seed=0, null_share=sizes.get("null_share", 0.1), **labels)
+
+
 def pixel_histograms(levels: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
     """Independent pixels: each pixel's own histogram of levels over the digits ``levels`` (N, 64), every
     count plus ``alpha`` (so no level has probability 0), normalised: probabilities (64, 17)."""

@@ -109,15 +109,9 @@ def _build_igpt(sizes: dict) -> nn.Module:
 
 def _fit_next_pixel(model: nn.Module, sizes: dict) -> nn.Module:
     from .data import load_digits
-    from .pixelcnn import fit_next_pixel, level_splits
+    from .pixelcnn import fit_with_sizes, level_splits
 
-    split = level_splits(load_digits())
-    labels = {"train_labels": split.fit_labels, "val_labels": split.val_labels} if sizes.get("classes") else {}
-    model, _ = fit_next_pixel(model, split.fit, split.val, steps=sizes["steps"], batch_size=sizes["batch"],
-                              lr=sizes["lr"], weight_decay=sizes["weight_decay"], shift=sizes["shift"],
-                              eval_every=sizes["eval_every"], seed=0, null_share=sizes.get("null_share", 0.1),
-                              **labels)
-    return model
+    return fit_with_sizes(model, level_splits(load_digits()), sizes)[0]
 
 
 # The PixelCNN trains without remedies but early stopping (the chapter shows it over-fit); the image GPT
