@@ -680,3 +680,37 @@ def test_train_ddpm_checks_its_arguments_at_the_edges(fake_train):
         with pytest.raises((TypeError, ValueError), match=message):
             D.train_ddpm(model, kwargs.pop("images", points), S10, **{"steps": 1, **kwargs})
     assert len(fake_train) == len(accepted)
+
+
+def test_the_landscape_recipe_builds_chapter_7s_unet_and_fits_it_with_its_sizes(monkeypatch):
+    from utils.data import sample_landscapes
+    from utils.recipes import LANDSCAPE_DDPM as recipe
+    from utils.unet import UNet
+
+    assert (recipe.name, recipe.chapter) == ("ddpm_landscapes", "07_diffusion_images")
+    sizes = dict(recipe.sizes["cpu"], pictures=12, steps=3)
+    model = recipe.build(sizes)
+    torch.manual_seed(0)
+    again = UNet(in_channels=3, channels=(16, 32))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    calls = []
+
+    def fake(unet, images, schedule, **kwargs):
+        calls.append((unet, images, schedule, kwargs))
+        return "the average", "the history"
+
+    monkeypatch.setattr(D, "train_ddpm", fake)
+    assert recipe.fit(model, sizes) == "the average"
+    ((unet, images, schedule, kwargs),) = calls
+    assert unet is model and torch.equal(images, sample_landscapes(12, seed=0).images * 2 - 1)
+    assert torch.equal(schedule.alpha_bar, D.cosine_schedule(100).alpha_bar)
+    assert kwargs == dict(steps=3, batch=64, lr=2e-3, ema_decay=0.99, target="x0")
+    assert recipe.sizes["gpu"]["channels"] == (64, 128) and recipe.sizes["smoke"] == {"steps": 3, "pictures": 500}
+
+
+def test_train_ddpm_checks_the_range_of_pictures_but_not_of_latents(fake_train):
+    latents = 3 * torch.randn(20, 4, 4, 4)  # an autoencoder's latents: not pictures in [-1, 1]
+    with pytest.raises(ValueError, match="images"):
+        D.train_ddpm(torch.nn.Conv2d(4, 4, 1), latents, S10, steps=2)
+    D.train_ddpm(torch.nn.Conv2d(4, 4, 1), latents, S10, steps=2, pictures=False)
+    assert len(fake_train) == 1

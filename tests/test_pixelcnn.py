@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from utils import baselines
 from utils import pixelcnn as PX
 from utils.data import load_digits
 from utils.data.digits import LEVELS, digit_levels, levels_to_images
@@ -246,3 +247,15 @@ def test_fit_with_sizes_is_fit_next_pixel_with_the_recipes_arguments(classes, mo
                         null_share=0.3)
     PX.fit_with_sizes("model", split, {k: v for k, v in sizes.items() if k != "null_share"})
     assert seen["null_share"] == 0.1 and len(seen["val"]) == len(split.val)  # the defaults
+
+
+def test_independent_pixels_keeps_the_alpha_cheapest_on_the_validation_digits():
+    split = PX.level_splits(load_digits())
+    probs, alpha, val_bpd = baselines.independent_pixels(split.fit, split.val)
+    assert list(val_bpd) == list(baselines.ALPHAS) and alpha == min(val_bpd, key=val_bpd.get)
+    assert torch.equal(probs, PX.pixel_histograms(split.fit, alpha))
+    for a, bits in val_bpd.items():
+        p = PX.pixel_histograms(split.fit, a)
+        by_hand = -sum(math.log2(p[i, split.val[n, i]].item()) for n in range(len(split.val)) for i in range(64))
+        assert math.isclose(bits, by_hand / (64 * len(split.val)), rel_tol=1e-5)
+    assert baselines.independent_pixels(split.fit, split.val, alphas=(2.0,))[1] == 2.0

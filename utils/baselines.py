@@ -6,9 +6,11 @@ all three with the same seeds, so that their scores equal the ones chapter 1 rec
 * :func:`gaussian_digits`: one Gaussian per class with a shrunk covariance (chapter 1);
 * :func:`mixture_digits`: a 10-component Gaussian mixture, scikit-learn's ``GaussianMixture``;
 * :func:`kde_digits`: a Gaussian kernel density estimate, whose samples are training digits
-  plus a little noise: the memoriser every sample-based score must be read against.
+  plus a little noise: the memoriser every sample-based score must be read against;
+* :func:`independent_pixels` and :func:`histogram_bits`: chapter 10's independent pixels, each pixel's
+  own histogram of the 17 levels, and its cost in bits per dimension.
 
-Each returns ``n`` images (n, 1, 8, 8) clipped to [0, 1], the range of real ink.
+Each sampler returns ``n`` images (n, 1, 8, 8) clipped to [0, 1], the range of real ink.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 import torch
 
 from .data import Digits
-from .validate import check_int, check_number
+from .pixelcnn import pixel_histograms
+from .validate import check_int, check_number, check_tensor
 
 
 def _check(digits, n: int | None = 1, seed: int = 0) -> None:
@@ -92,3 +95,29 @@ def kde_digits(digits: Digits, n: int, seed: int = 0, bandwidth: float | None = 
                                                                               low_open=True)
     kde = KernelDensity(bandwidth=bandwidth).fit(digits.x_train.flatten(1).numpy())
     return _images(kde.sample(n, random_state=seed))
+
+
+ALPHAS = (0.01, 0.1, 0.5, 1.0, 2.0)  # the smoothings chapter 10 tries
+
+
+def histogram_bits(probs: torch.Tensor, levels: torch.Tensor) -> float:
+    """Independent pixels' cost of ``levels`` (N, 64) under each pixel's histogram ``probs`` (64, 17): the
+    mean of -log2 of every pixel's probability of its level, bits per dimension."""
+    check_tensor(probs, "probs", "(64, 17) of each pixel's probabilities", ndim=2, floating=True)
+    check_tensor(levels, "levels", "(N, 64) of grey levels", ndim=2, floating=False)
+    if levels.shape[1] != probs.shape[0]:
+        raise ValueError(f"levels must have one level per pixel of probs, shape (N, {probs.shape[0]}), got "
+                         f"{tuple(levels.shape)}")
+    return -probs[torch.arange(probs.shape[0]), levels].log2().mean().item()
+
+
+def independent_pixels(fit: torch.Tensor, val: torch.Tensor, alphas=ALPHAS) -> tuple[torch.Tensor, float, dict]:
+    """Chapter 10's independent-pixels baseline: :func:`pixel_histograms` of the digits ``fit`` (N, 64) with
+    the smoothing among ``alphas`` that costs the validation digits ``val`` fewest bits. Returns the
+    probabilities (64, 17), that alpha, and each alpha's validation bits per dimension."""
+    check_tensor(val, "val", "(N, 64) of grey levels", ndim=2, floating=False)
+    if not isinstance(alphas, (tuple, list)) or not alphas:
+        raise ValueError(f"alphas must be a non-empty sequence of smoothings >= 0, got {alphas!r}")
+    val_bpd = {a: histogram_bits(pixel_histograms(fit, a), val) for a in alphas}
+    alpha = min(val_bpd, key=val_bpd.get)
+    return pixel_histograms(fit, alpha), alpha, val_bpd

@@ -368,7 +368,7 @@ def drop_conditions(cond: torch.Tensor, null: torch.Tensor, p: float,
 def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, steps: int, batch: int = 128,
                lr: float = 2e-3, warmup: int | None = None, ema_decay: float = 0.99, seed: int = 0,
                progress: bool = False, cond: torch.Tensor | None = None, null: torch.Tensor | None = None,
-               p_uncond: float = 0.0, target: str = "eps"):
+               p_uncond: float = 0.0, target: str = "eps", pictures: bool = True):
     """Chapter 6's recipe for the digits: train ``model`` with :func:`ddpm_loss` through the
     book's loop, keeping an exponential moving average of its weights (decay ``ema_decay``,
     updated after every step by :class:`utils.train.WeightAverage`). Returns the averaged copy,
@@ -378,7 +378,9 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
     With ``cond`` (one row per picture), the model is called ``model(x_t, t, cond_rows)``, and
     each row is replaced by ``null`` with probability ``p_uncond`` (:func:`drop_conditions`),
     so the one network learns both ``eps(x_t, t, c)`` and ``eps(x_t, t, null)``. ``target`` is
-    :func:`ddpm_loss`'s (``"x0"``: wrap the result in :class:`NoiseFromX0` to sample).
+    :func:`ddpm_loss`'s (``"x0"``: wrap the result in :class:`NoiseFromX0` to sample). Four-dimensional
+    ``images`` are checked to be pictures in [-1, 1]; ``pictures=False`` says they are something else
+    shaped like pictures (an autoencoder's latents, scaled to unit variance), whose range is not checked.
 
     The data order and the noise are seeded with ``seed``, so the same call on the same
     initial weights gives the same model (chapter 6 and the metrics chapter rely on it).
@@ -389,7 +391,10 @@ def train_ddpm(model: nn.Module, images: torch.Tensor, schedule: Schedule, *, st
         raise TypeError(f"model must be a torch.nn.Module (the denoiser to train), got {describe(model)}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if isinstance(images, torch.Tensor) and images.ndim == 4:  # pictures: check their range once, before training
+    if not isinstance(pictures, bool):
+        raise TypeError(f"pictures must be True (images are pictures in [-1, 1]) or False (latents), got "
+                        f"{describe(pictures)}")
+    if isinstance(images, torch.Tensor) and images.ndim == 4 and pictures:  # check their range once, before training
         check_pictures(images, "images", expected="[-1, 1]")
     elif not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim < 2:
         raise TypeError(f"images must be a floating-point tensor (N, ...) scaled to [-1, 1], got {describe(images)}")
@@ -487,3 +492,4 @@ def _digit_ddpm_recipe():
 # The U-Net DDPM on the digits that chapter 6 trains and the metrics chapter's leaderboard scores
 # (``load_or_train`` returns the moving average of its weights, which is what is sampled from).
 DIGIT_DDPM = _digit_ddpm_recipe()
+

@@ -21,7 +21,6 @@ Shapes: B batch, P = 64 pixels, L = 17 levels, C channels; pictures (B, C, 8, 8)
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import NamedTuple
 
@@ -32,7 +31,7 @@ from torch import nn
 from .data.digits import LEVELS, SIDE, Digits, digit_levels, levels_to_images
 from .device import check_device
 from .gpt import GPT
-from .train import History, train
+from .train import History, KeepBest, train
 from .validate import check_int, check_number, check_tensor, describe
 
 PIXELS = SIDE * SIDE  # 64
@@ -450,19 +449,11 @@ def fit_next_pixel(model: nn.Module, train_levels: torch.Tensor, val_levels: tor
     device = check_device(model)
     val = val_levels.to(device)
     val_first = None if val_labels is None else class_tokens(val_labels)
-    best = {"bpd": math.inf, "state": None}
-
-    def evaluate(m):
-        bpd = bits_per_dim(m, val, val_first)
-        if bpd < best["bpd"]:
-            best["bpd"], best["state"] = bpd, copy.deepcopy(m.state_dict())
-        return {"val_bpd": bpd}
-
+    keep = KeepBest("val_bpd", lambda m: bits_per_dim(m, val, val_first))
     batches = shifted_batches(train_levels, batch_size, shift, seed, train_labels, null_share)
     history = train(model, next_pixel_loss, batches, steps=steps, lr=lr, warmup=min(100, steps // 10),
-                    weight_decay=weight_decay, evaluate=evaluate, eval_every=eval_every, progress=False)
-    model.load_state_dict(best["state"])
-    return model.eval(), history
+                    weight_decay=weight_decay, evaluate=keep, eval_every=eval_every, progress=False)
+    return keep.restore(model), history
 
 
 RECIPE_KEYS = ("steps", "batch", "lr", "weight_decay", "shift", "eval_every")
@@ -496,3 +487,4 @@ def pixel_histograms(levels: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
     counts.scatter_add_(1, levels.T, torch.ones(levels.T.shape, device=levels.device))
     counts += alpha
     return counts / counts.sum(1, keepdim=True)
+

@@ -135,3 +135,61 @@ IGPT_DIGITS = Recipe(
                        weight_decay=0.1, shift=0.0, eval_every=100, classes=True, null_share=0.0),
            "smoke": dict(steps=2)},
     build=_build_igpt, fit=_fit_next_pixel)
+
+
+# Chapter 11's VAE of the digits: a 17-way categorical decoder per pixel, trained on the negative ELBO with
+# dropout and early stopping on the validation digits' bound (utils.vae.fit_vae, the same split as chapter 10).
+def _build_vae(sizes: dict) -> nn.Module:
+    from .device import seed
+    from .vae import DigitVAE
+
+    seed(0)
+    return DigitVAE(latent=sizes["latent"], hidden=sizes["hidden"], dropout=sizes["dropout"])
+
+
+def _fit_vae(model: nn.Module, sizes: dict) -> nn.Module:
+    from .data import load_digits
+    from .pixelcnn import level_splits
+    from .vae import fit_vae
+
+    return fit_vae(model, level_splits(load_digits()), sizes)[0]
+
+
+VAE_DIGITS = Recipe(
+    name="vae_digits", chapter="11_latent_diffusion",
+    sizes={"cpu": dict(latent=16, hidden=256, dropout=0.2, steps=1200, batch=64, lr=2e-3, weight_decay=0.0,
+                       eval_every=50),
+           "gpu": dict(latent=32, hidden=512, dropout=0.3, steps=3000, batch=128, lr=1e-3, weight_decay=0.0,
+                       eval_every=100),
+           "smoke": dict(steps=2)},
+    build=_build_vae, fit=_fit_vae)
+
+
+# Chapter 7's pixel-space diffusion model of the landscapes, which predicts the clean picture (wrap it in
+# utils.diffusion.NoiseFromX0 to sample); chapter 11's latent diffusion is measured against it.
+def _build_landscape_ddpm(sizes: dict) -> nn.Module:
+    from .device import seed
+    from .unet import UNet
+
+    seed(0)
+    return UNet(in_channels=3, channels=tuple(sizes["channels"]))
+
+
+def _fit_landscape_ddpm(unet: nn.Module, sizes: dict) -> nn.Module:
+    from .data import sample_landscapes
+    from .diffusion import cosine_schedule, train_ddpm
+
+    device = next(unet.parameters()).device
+    images = (sample_landscapes(sizes["pictures"], seed=0).images * 2 - 1).to(device)
+    ema, _ = train_ddpm(unet, images, cosine_schedule(sizes["T"]), steps=sizes["steps"], batch=sizes["batch"],
+                        lr=sizes["lr"], ema_decay=sizes["ema_decay"], target="x0")
+    return ema
+
+
+_LANDSCAPE = {"T": 100, "batch": 64, "lr": 2e-3, "ema_decay": 0.99}
+LANDSCAPE_DDPM = Recipe(
+    name="ddpm_landscapes", chapter="07_diffusion_images",
+    sizes={"cpu": {**_LANDSCAPE, "channels": (16, 32), "steps": 700, "pictures": 2000},
+           "gpu": {**_LANDSCAPE, "channels": (64, 128), "steps": 8000, "pictures": 20000},
+           "smoke": {"steps": 3, "pictures": 500}},
+    build=_build_landscape_ddpm, fit=_fit_landscape_ddpm)

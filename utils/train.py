@@ -319,6 +319,39 @@ def train(
     return history
 
 
+class KeepBest:
+    """Early stopping for :func:`train`: pass it as ``evaluate``. Each evaluation measures
+    ``measure(model)`` (a number, lower is better), returns ``{name: value}`` for the history, and
+    keeps a copy of the weights whenever the value is the lowest so far; after training,
+    ``keep.restore(model)`` loads the kept weights (``keep.value`` is their score)."""
+
+    def __init__(self, name: str, measure: Callable):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be the metric's name (a non-empty str), got {name!r}")
+        check_callable(measure, "measure", "a function model -> number (lower is better)")
+        self.name, self.measure = name, measure
+        self.value, self.state = math.inf, None
+
+    def __call__(self, model: torch.nn.Module) -> dict:
+        import copy
+
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be the model being trained (a torch.nn.Module), got {describe(model)}")
+        value = check_number(self.measure(model), f"measure(model) (the {self.name})")
+        if value < self.value:
+            self.value, self.state = value, copy.deepcopy(model.state_dict())
+        return {self.name: value}
+
+    def restore(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` with the kept weights loaded, in eval mode."""
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be the model that was trained (a torch.nn.Module), got {describe(model)}")
+        if self.state is None:
+            raise RuntimeError(f"nothing kept yet: train with evaluate=this KeepBest (measuring {self.name}) first")
+        model.load_state_dict(self.state)
+        return model.eval()
+
+
 class WeightAverage:
     """An exponential moving average of a model's weights, for ``train(..., on_step=average)``.
 
