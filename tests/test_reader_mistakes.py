@@ -51,6 +51,7 @@ from utils import (
     tokenizer,
     train,
     unet,
+    vae,
     validate,
 )
 from utils.data import digits, faces, landscapes, news, photos, scenes, stories, toy2d
@@ -365,6 +366,8 @@ M(U + "diffusion.drop_conditions", "range", lambda: diffusion.drop_conditions(to
   "p", "1.5")
 M(U + "diffusion.drop_conditions", "shape", lambda: diffusion.drop_conditions(torch.zeros(4, 3), torch.zeros(2), 0.1),
   "null", "(3,)")
+M(U + "diffusion.train_ddpm", "type", lambda: diffusion.train_ddpm(TINY_UNET, X_T, SCHEDULE, steps=1, pictures="no"),
+  "pictures", "str")
 M(U + "diffusion.train_ddpm", "none", lambda: diffusion.train_ddpm(None, X_T, SCHEDULE, steps=2), "model",
   "NoneType")
 M(U + "diffusion.train_ddpm", "value", lambda: diffusion.train_ddpm(TINY_UNET, X_T, SCHEDULE, steps=0), "steps")
@@ -632,7 +635,56 @@ M(U + "moe.MoEFeedForward.forward", "none", lambda: moe.MoEFeedForward(8, 16, 4)
 M(U + "moe.MoEFeedForward.forward", "shape", lambda: moe.MoEFeedForward(8, 16, 4)(torch.zeros(2, 8)), "x",
   "(B, T, 8)")
 
+# utils.vae
+VAE = vae.DigitVAE(latent=2, hidden=8).eval()
+MU = torch.zeros(3, 2)
+M(U + "vae.reparameterise", "none", lambda: vae.reparameterise(None, MU, MU), "mu", "NoneType")
+M(U + "vae.reparameterise", "shape", lambda: vae.reparameterise(MU, MU, torch.zeros(3, 5)), "noise",
+  "mu's shape (3, 2)", "(3, 5)")
+M(U + "vae.reparameterise", "shape", lambda: vae.reparameterise(MU, torch.zeros(2, 2), MU), "same shape",
+  "(3, 2) and (2, 2)")
+M(U + "vae.gaussian_kl", "none", lambda: vae.gaussian_kl(MU, None), "logvar", "NoneType")
+M(U + "vae.gaussian_kl", "type", lambda: vae.gaussian_kl(MU.long(), MU), "mu", "floating-point")
+M(U + "vae.DigitVAE", "none", lambda: vae.DigitVAE(latent=None), "latent", "None")
+M(U + "vae.DigitVAE", "range", lambda: vae.DigitVAE(dropout=1.0), "dropout", "1.0")
+M(U + "vae.DigitVAE.encode", "none", lambda: VAE.encode(None), "levels", "NoneType")
+M(U + "vae.DigitVAE.encode", "type", lambda: VAE.encode(X8.flatten(1)), "levels", "integer")
+M(U + "vae.DigitVAE.forward", "none", lambda: VAE(None), "levels", "NoneType")
+M(U + "vae.DigitVAE.forward", "range", lambda: VAE(LEV8 + 1), "levels", "0..16", "17")
+M(U + "vae.DigitVAE.decode", "none", lambda: VAE.decode(None), "z", "NoneType")
+M(U + "vae.DigitVAE.decode", "shape", lambda: VAE.decode(torch.zeros(3, 4)), "z", "latent size 2", "(3, 4)")
+M(U + "vae.negative_elbo", "none", lambda: vae.negative_elbo(None, LEV8), "model", "NoneType")
+M(U + "vae.negative_elbo", "type", lambda: vae.negative_elbo(TINY_CNN, LEV8), "model", "DigitVAE", "PixelCNN")
+M(U + "vae.iwae_bound", "none", lambda: vae.iwae_bound(VAE, None), "levels", "NoneType")
+M(U + "vae.iwae_bound", "value", lambda: vae.iwae_bound(VAE, LEV8, k=0), "k", "0")
+M(U + "vae.bits", "none", lambda: vae.bits(None), "nats", "NoneType")
+M(U + "vae.bits", "shape", lambda: vae.bits(torch.zeros(2, 3)), "nats", "(N,)", "(2, 3)")
+M(U + "vae.fit_vae", "none", lambda: vae.fit_vae(VAE, None, {}), "split", "NoneType")
+M(U + "vae.fit_vae", "value", lambda: vae.fit_vae(VAE, pixelcnn.level_splits(DIGITS), {"steps": 1}), "sizes",
+  "eval_every")
+M(U + "vae.fit_vae", "type", lambda: vae.fit_vae(TINY_CNN, pixelcnn.level_splits(DIGITS), {}), "model", "DigitVAE")
+AE = vae.PictureAutoencoder(latent=4, width=4).eval()
+M(U + "vae.PictureAutoencoder", "none", lambda: vae.PictureAutoencoder(latent=None), "latent", "None")
+M(U + "vae.PictureAutoencoder", "value", lambda: vae.PictureAutoencoder(width=0), "width", "0")
+M(U + "vae.PictureAutoencoder.encode", "none", lambda: AE.encode(None), "x", "NoneType")
+M(U + "vae.PictureAutoencoder.encode", "shape", lambda: AE.encode(torch.zeros(2, 3, 10, 10)), "x",
+  "divisible by 4", "(2, 3, 10, 10)")
+M(U + "vae.PictureAutoencoder.forward", "none", lambda: AE(None), "x", "NoneType")
+M(U + "vae.PictureAutoencoder.forward", "shape", lambda: AE(X_T), "x", "(B, 3, H, W)", "(4, 1, 8, 8)")
+M(U + "vae.PictureAutoencoder.decode", "none", lambda: AE.decode(None), "z", "NoneType")
+M(U + "vae.PictureAutoencoder.decode", "shape", lambda: AE.decode(torch.zeros(2, 3, 4, 4)), "z",
+  "4 latent channels", "(2, 3, 4, 4)")
+M(U + "vae.sample_digits", "none", lambda: vae.sample_digits(VAE, None), "n", "None")
+M(U + "vae.sample_digits", "value", lambda: vae.sample_digits(VAE, 2, pixels="mean"), "pixels", "'mean'")
+
 # utils.pixelcnn
+
+M(U + "baselines.histogram_bits", "none", lambda: baselines.histogram_bits(None, LEV8), "probs", "NoneType")
+M(U + "baselines.histogram_bits", "shape", lambda: baselines.histogram_bits(torch.ones(32, 17) / 17, LEV8), "levels",
+  "(N, 32)", "(20, 64)")
+M(U + "baselines.independent_pixels", "none", lambda: baselines.independent_pixels(LEV8, None), "val", "NoneType")
+M(U + "baselines.independent_pixels", "value", lambda: baselines.independent_pixels(LEV8, LEV8, alphas=()), "alphas",
+  "()")
 M(U + "pixelcnn.conv_mask", "none", lambda: pixelcnn.conv_mask(None, "A"), "kernel_size", "None")
 M(U + "pixelcnn.conv_mask", "value", lambda: pixelcnn.conv_mask(4, "A"), "kernel_size", "odd", "4")
 M(U + "pixelcnn.conv_mask", "value", lambda: pixelcnn.conv_mask(3, "a"), "mask_type", "'a'")
@@ -893,6 +945,15 @@ M(U + "train.train", "shape", lambda: train.train(nn.Linear(4, 3), per_sample_lo
                                                   progress=False), "loss_fn", ".mean()")
 M(U + "train.train", "value", lambda: train.train(nn.Linear(4, 3), a_loss, get_batch, steps=1, progress=False,
                                                   checkpoint=not_a_checkpoint()), "not a checkpoint")
+M(U + "train.KeepBest", "none", lambda: train.KeepBest(None, len), "name", "None")
+M(U + "train.KeepBest", "type", lambda: train.KeepBest("val", 3), "measure", "int")
+M(U + "train.KeepBest.__call__", "none", lambda: train.KeepBest("val", lambda m: 1.0)(None), "model", "NoneType")
+M(U + "train.KeepBest.__call__", "value", lambda: train.KeepBest("val", lambda m: float("nan"))(LINEAR), "measure",
+  "nan")
+M(U + "train.KeepBest.restore", "none", lambda: train.KeepBest("val", lambda m: 1.0).restore(None), "model",
+  "NoneType")
+M(U + "train.KeepBest.restore", "state", lambda: train.KeepBest("val", lambda m: 1.0).restore(LINEAR),
+  "nothing kept", raises=RuntimeError)
 M(U + "train.WeightAverage", "none", lambda: train.WeightAverage(None), "model", "NoneType")
 M(U + "train.WeightAverage", "range", lambda: train.WeightAverage(LINEAR, decay=1.5), "decay", "1.5")
 M(U + "train.WeightAverage.__call__", "none", lambda: train.WeightAverage(LINEAR)(0, None), "model", "NoneType")
@@ -982,7 +1043,7 @@ EXEMPT = {
     "utils.data.news.Event", "utils.data.news.Article", "utils.data.news.NewsSplits",
     "utils.data.photos.PhotoPatches", "utils.data.scenes.Scenes", "utils.data.stories.Story",
     "utils.data.stories.StorySplits", "utils.data.toy2d.Toy2D", "utils.train.History",
-    "utils.pixelcnn.LevelSplits",
+    "utils.pixelcnn.LevelSplits", "utils.vae.Bound",
 }
 # The checkers' framework: its callers are the checkers, which :func:`test_checkers_never_raise` plays with a
 # reader's wrong answers; the reader never calls it.

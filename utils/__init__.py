@@ -11,13 +11,16 @@
 * ``tables``: tables of results, HTML in the book and aligned text in a terminal.
 * ``metrics``: numbers that score generative models.
 * ``judge``: the digit classifier that scores generated digits (FD-digits).
-* ``baselines``: the classical digit models (a Gaussian per class, a Gaussian mixture, kernel density).
+* ``baselines``: the classical digit models (a Gaussian per class, a Gaussian mixture, kernel density, independent
+  pixels).
 * ``tokenizer``: characters with byte fallback, and byte-pair encoding from scratch.
 * ``gpt``: the GPT (and ``moe``, its mixture-of-experts feed-forward layer; ``lora``, its low-rank adapters).
 * ``gan``: GAN building blocks (seed-parallel MLPs, the R1 penalty, the DCGAN pair, the game loop for pictures).
 * ``diffusion`` and ``unet``: noise schedules, the DDPM loss, DDPM and DDIM sampling; the U-Net.
 * ``pixelcnn``: next-pixel models of the digits (masked and gated convolutions), their likelihood in bits
   per dimension, sampling pixel by pixel, and the training that keeps the best validation step.
+* ``vae``: variational autoencoders: of the digits (the ELBO, the importance-weighted bound), and of pictures,
+  the autoencoder of latent diffusion.
 * ``checks``: the exercise checkers.
 * ``record``: one call to record a chapter's numbers, and ``check_promise``.
 * ``colab``: the first cell of every chapter; ``gpu_check``: the one script for a lent GPU.

@@ -28,6 +28,7 @@ from .language import (
     pair_counts,
     top_k_probs,
 )
+from .latent import gaussian_kl, latent_flops_ratio, reparameterise
 from .metrics import gaussian_frechet, modified_precision, perplexity
 from .next_pixel import bits_per_dim, conv_mask, leaky_bits_per_dim, pixel_histograms
 from .scaling import all_reduce_seconds, crossover_numel, ring_all_reduce, shard_rows
@@ -47,6 +48,7 @@ __all__ = ["bayes_posterior", "fit_class_gaussians", "predicted_share", "sigmoid
            "equilibrium_losses", "gan_losses", "mode_coverage", "r1_penalty", "projection_logit", "slerp",
            "transposed_conv_size", "uniform_quality_share",
            "gaussian_frechet", "modified_precision", "perplexity",
+           "gaussian_kl", "latent_flops_ratio", "reparameterise",
            "bits_per_dim", "conv_mask", "leaky_bits_per_dim", "pixel_histograms",
            "attention", "causal_mask", "encode_with_merges", "initial_bits", "merge_pair", "merges_for_compression",
            "pair_counts", "top_k_probs",
