@@ -710,3 +710,16 @@ def test_bf16_runs_the_loss_under_autocast_and_fp32_does_not():
     train(model, loss, batch_sampler(x, y, batch_size=8), steps=2, precision="bf16", progress=False)
     train(model, loss, batch_sampler(x, y, batch_size=8), steps=2, progress=False)
     assert seen == [True] * 2 + [False] * 2
+
+
+def test_timed_returns_the_result_and_the_seconds_it_took(monkeypatch):
+    from utils import flops
+
+    clock = iter([10.0, 12.5])
+    monkeypatch.setattr(flops.time, "perf_counter", lambda: next(clock))
+    waited = []
+    monkeypatch.setattr(flops.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(flops.torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(flops, "synchronize", lambda device: waited.append(str(device)))
+    assert flops.timed(lambda a, b=0: a + b, 1, b=2) == (3, 2.5)
+    assert waited == ["cuda:0", "cuda:1"]  # every GPU's queued work, before the clock is read

@@ -1,7 +1,8 @@
 """How much arithmetic a model does, and how fast this machine can do it.
 
 * :func:`count_flops`: the FLOPs of one call (a training step, say), counted by PyTorch's
-  ``FlopCounterMode`` with our own formulas for fused attention (PaLM's convention).
+  ``FlopCounterMode`` with our own formulas for fused attention (PaLM's convention); :func:`timed`, the
+  seconds of one call, the device's queued work included.
 * :func:`math_mode`: the arithmetic a run really uses: ``"fp32"``, ``"tf32"`` (float32 tensors whose
   matrix products a GPU runs in TensorFloat-32) or ``"bf16"`` (autocast).
 * :func:`matmul_peak_flops`: this machine's *measured* matrix-multiply speed in that mode.
@@ -51,6 +52,21 @@ def synchronize(device: torch.device | str) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+def timed(fn: Callable, *args, **kwargs) -> tuple:
+    """``(fn(*args, **kwargs), seconds)``: the result and the wall time it took, with the GPUs' queued work
+    waited for before the clock is read (a GPU runs asynchronously: without the wait, the clock would time
+    only the launching of its work). Where the result is moved to the host inside ``fn``, that copy waits
+    too."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable (the work to time), got {type(fn).__name__}")
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            synchronize(torch.device("cuda", index))
+    return result, time.perf_counter() - start
 
 
 def matmul_peak_flops(device: torch.device | str = "cpu", mode: str = "fp32", fresh: bool = False) -> float:
