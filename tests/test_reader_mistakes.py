@@ -657,8 +657,8 @@ M(U + "vae.negative_elbo", "none", lambda: vae.negative_elbo(None, LEV8), "model
 M(U + "vae.negative_elbo", "type", lambda: vae.negative_elbo(TINY_CNN, LEV8), "model", "DigitVAE", "PixelCNN")
 M(U + "vae.iwae_bound", "none", lambda: vae.iwae_bound(VAE, None), "levels", "NoneType")
 M(U + "vae.iwae_bound", "value", lambda: vae.iwae_bound(VAE, LEV8, k=0), "k", "0")
-M(U + "vae.bits", "none", lambda: vae.bits(None), "nats", "NoneType")
-M(U + "vae.bits", "shape", lambda: vae.bits(torch.zeros(2, 3)), "nats", "(N,)", "(2, 3)")
+M(U + "pixelcnn.bits", "none", lambda: pixelcnn.bits(None), "nats", "NoneType")
+M(U + "pixelcnn.bits", "shape", lambda: pixelcnn.bits(torch.zeros(2, 3)), "nats", "(N,)", "(2, 3)")
 M(U + "vae.fit_vae", "none", lambda: vae.fit_vae(VAE, None, {}), "split", "NoneType")
 M(U + "vae.fit_vae", "value", lambda: vae.fit_vae(VAE, pixelcnn.level_splits(DIGITS), {"steps": 1}), "sizes",
   "eval_every")

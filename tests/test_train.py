@@ -723,3 +723,15 @@ def test_timed_returns_the_result_and_the_seconds_it_took(monkeypatch):
     monkeypatch.setattr(flops, "synchronize", lambda device: waited.append(str(device)))
     assert flops.timed(lambda a, b=0: a + b, 1, b=2) == (3, 2.5)
     assert waited == ["cuda:0", "cuda:1"]  # every GPU's queued work, before the clock is read
+
+
+def test_keep_best_keeps_the_weights_of_the_lowest_value():
+    model = torch.nn.Linear(2, 1)
+    values = iter([3.0, 1.0, 2.0])
+    keep = T.KeepBest("loss", lambda m: next(values))
+    for shift in range(3):
+        with torch.no_grad():
+            model.bias.fill_(float(shift))
+        assert keep(model) == {"loss": [3.0, 1.0, 2.0][shift]}
+    assert keep.value == 1.0
+    assert keep.restore(model).bias.item() == 1.0 and not model.training

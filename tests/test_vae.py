@@ -9,7 +9,6 @@ from utils import pixelcnn as PX
 from utils import vae as V
 from utils.data import load_digits
 from utils.data.digits import LEVELS, digit_levels
-from utils.train import KeepBest
 
 
 def tiny_vae(latent=1, seed=0):
@@ -107,18 +106,6 @@ def test_fit_vae_learns_and_keeps_the_best_validation_step():
     assert steps == [20, 40, 60] and not model.training
     kept = V.bits(V.negative_elbo(model, split.val, torch.Generator().manual_seed(0)).total)
     assert math.isclose(kept, min(val), rel_tol=1e-5) and kept < before - 0.3
-
-
-def test_keep_best_keeps_the_weights_of_the_lowest_value():
-    model = torch.nn.Linear(2, 1)
-    values = iter([3.0, 1.0, 2.0])
-    keep = KeepBest("loss", lambda m: next(values))
-    for shift in range(3):
-        with torch.no_grad():
-            model.bias.fill_(float(shift))
-        assert keep(model) == {"loss": [3.0, 1.0, 2.0][shift]}
-    assert keep.value == 1.0
-    assert keep.restore(model).bias.item() == 1.0 and not model.training
 
 
 def test_the_recipe_builds_a_seeded_vae_and_fits_it_with_fit_vae(monkeypatch):

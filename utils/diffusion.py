@@ -492,4 +492,3 @@ def _digit_ddpm_recipe():
 # The U-Net DDPM on the digits that chapter 6 trains and the metrics chapter's leaderboard scores
 # (``load_or_train`` returns the moving average of its weights, which is what is sampled from).
 DIGIT_DDPM = _digit_ddpm_recipe()
-

@@ -273,11 +273,17 @@ def log_likelihoods(model: nn.Module, levels: torch.Tensor, first: torch.Tensor 
     return torch.cat(out)
 
 
+def bits(nats: torch.Tensor) -> float:
+    """An average of per-digit costs in nats (N,) (negative log-likelihoods, or bounds on them) in bits
+    per dimension: mean / (64 ln 2)."""
+    check_tensor(nats, "nats", "(N,) of per-digit nats", ndim=1, floating=True)
+    return nats.mean().item() / (PIXELS * math.log(2))
+
+
 def bits_per_dim(model: nn.Module, levels: torch.Tensor, first: torch.Tensor | None = None,
                  batch_size: int = 500) -> float:
     """The model's average negative log-likelihood of ``levels`` (N, 64), in bits per pixel."""
-    nats = log_likelihoods(model, levels, first, batch_size=batch_size)
-    return -nats.mean().item() / (PIXELS * math.log(2))
+    return bits(-log_likelihoods(model, levels, first, batch_size=batch_size))
 
 
 def class_log_likelihoods(model: GPT, levels: torch.Tensor, pixels: int = PIXELS) -> torch.Tensor:
@@ -487,4 +493,3 @@ def pixel_histograms(levels: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
     counts.scatter_add_(1, levels.T, torch.ones(levels.T.shape, device=levels.device))
     counts += alpha
     return counts / counts.sum(1, keepdim=True)
-

@@ -9,7 +9,8 @@ Chapter 11 builds both step by step.
   decoder from a latent vector to a 17-way categorical per pixel (so its likelihood is in the
   same bits per dimension as chapter 10's models);
 * :func:`negative_elbo` and :func:`iwae_bound`: the two upper bounds on a digit's negative
-  log-likelihood, in nats; :func:`fit_vae`, the chapter's training run (the book's loop,
+  log-likelihood, in nats (``bits``, from :mod:`utils.pixelcnn`, turns them into bits per dimension);
+  :func:`fit_vae`, the chapter's training run (the book's loop,
   early stopping on the validation bound); :func:`sample_digits`, digits drawn from the prior;
 * :class:`PictureAutoencoder`: the autoencoder of latent diffusion, from 16x16 colour pictures
   to a small grid of latents and back.
@@ -27,7 +28,7 @@ from torch import nn
 
 from .data.digits import LEVELS, SIDE
 from .device import check_device
-from .pixelcnn import LevelSplits, _check_levels, shifted_batches
+from .pixelcnn import LevelSplits, _check_levels, bits, shifted_batches
 from .train import History, KeepBest, train
 from .validate import check_int, check_number, check_tensor, describe
 
@@ -151,12 +152,6 @@ def iwae_bound(model: DigitVAE, levels: torch.Tensor, k: int = 100, generator: t
         out.append(-(torch.logsumexp(log_w, 0) - math.log(k)).cpu())
     model.train(was_training)
     return torch.cat(out)
-
-
-def bits(nats: torch.Tensor) -> float:
-    """An average of per-digit nats (N,) in bits per dimension: mean / (64 ln 2)."""
-    check_tensor(nats, "nats", "(N,) of per-digit nats", ndim=1, floating=True)
-    return nats.mean().item() / (PIXELS * math.log(2))
 
 
 VAE_KEYS = ("steps", "batch", "lr", "weight_decay", "eval_every")
